@@ -1,0 +1,83 @@
+//! Applies an enricher's additions: new tags and attributes only. What the
+//! event already says is never overwritten, and attribute keys may not name a
+//! typed field of the event.
+
+use crate::runtime::bindings::faultline::plugin::types::{Enrichment, Event};
+
+/// Top-level keys an enricher's attributes may not start with.
+const TYPED_FIELDS: &[&str] = &[
+    "event_id",
+    "timestamp",
+    "level",
+    "platform",
+    "logger",
+    "message",
+    "logentry",
+    "exception",
+    "tags",
+    "user",
+    "request",
+    "release",
+    "environment",
+    "server_name",
+    "transaction",
+    "fingerprint",
+    "classification",
+    "impact",
+    "provenance",
+];
+
+/// An addition the host refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("enrichment refused: {0}")]
+pub struct RefusedEnrichment(pub String);
+
+/// Adds the enrichment to `event`; returns the keys added (`tags.team`,
+/// `contexts.service.tier`, ...). Keys the event already has are left alone.
+pub fn apply(event: &mut Event, enrichment: Enrichment) -> Result<Vec<String>, RefusedEnrichment> {
+    for (key, _) in &enrichment.tags {
+        if key.is_empty() || key.len() > 200 {
+            return Err(RefusedEnrichment(format!(
+                "tag key {key:?} must be 1 to 200 bytes"
+            )));
+        }
+    }
+    for attr in &enrichment.attributes {
+        let first = crate::event::split_path(&attr.key)
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        if first.is_empty() {
+            return Err(RefusedEnrichment(format!(
+                "attribute key {:?} is empty or starts with a dot",
+                attr.key
+            )));
+        }
+        if TYPED_FIELDS.contains(&first.as_str()) {
+            return Err(RefusedEnrichment(format!(
+                "attribute key {:?} names the typed field `{first}`; enrichers add context under `contexts.*` or `extra.*`",
+                attr.key
+            )));
+        }
+    }
+    let mut added = Vec::new();
+    for (key, value) in enrichment.tags {
+        if !event.tags.iter().any(|(k, _)| *k == key) {
+            added.push(format!("tags.{key}"));
+            event.tags.push((key, value));
+        }
+    }
+    for attr in enrichment.attributes {
+        let prefix = format!("{}.", attr.key);
+        let clashes = event.attributes.iter().any(|a| {
+            a.key == attr.key
+                || a.key.starts_with(&prefix)
+                || attr.key.starts_with(&format!("{}.", a.key))
+        });
+        if !clashes {
+            added.push(attr.key.clone());
+            event.attributes.push(attr);
+        }
+    }
+    Ok(added)
+}

@@ -1,0 +1,80 @@
+//! Argument parsing and dispatch; exit codes 0 ok, 1 runtime failure, 2 bad
+//! usage or bad config.
+
+mod check;
+mod plugin;
+mod process;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use faultline::config::{Config, ConfigError};
+
+/// Exit code: success.
+pub const OK: i32 = 0;
+/// Exit code: runtime failure.
+pub const FAILURE: i32 = 1;
+/// Exit code: bad usage or bad config.
+pub const BAD_CONFIG: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "faultline",
+    version,
+    about = "Runs sandboxed WebAssembly plugins over a stream of error events"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs NDJSON events through a chain and writes NDJSON results (no server, no store).
+    Process(process::Args),
+    /// Validates a config: syntax, plugins, worlds, imports, stage configs, ordering policy.
+    Check {
+        /// The config file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Plugin tools.
+    #[command(subcommand)]
+    Plugin(plugin::Command),
+}
+
+/// Loads `--config`, or the built-in default when absent.
+pub fn load_config(path: Option<&PathBuf>) -> Result<Config, ConfigError> {
+    match path {
+        Some(p) => Config::load(p),
+        None => Ok(Config::builtin_default()),
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FAULTLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// Runs the command line; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { BAD_CONFIG } else { OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_tracing();
+    match cli.command {
+        Command::Process(args) => process::run(args),
+        Command::Check { config } => check::run(&config),
+        Command::Plugin(cmd) => plugin::run(cmd),
+    }
+}

@@ -1,0 +1,85 @@
+//! `faultline plugin inspect`: what a component is, as the host sees it.
+
+use std::path::PathBuf;
+
+use faultline::runtime::{Runtime, RuntimeOptions, inspect};
+
+use super::{BAD_CONFIG, OK};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Prints a component's role, WIT version, metadata, imports, exports, size and digest.
+    Inspect {
+        /// The component.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(cmd: Command) -> i32 {
+    match cmd {
+        Command::Inspect { file, json } => {
+            let runtime = match Runtime::new(RuntimeOptions::default()) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return super::FAILURE;
+                }
+            };
+            let plugin = match inspect(&runtime, &file) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {}: {e}", file.display());
+                    return BAD_CONFIG;
+                }
+            };
+            let version = plugin
+                .exports
+                .iter()
+                .find_map(|e| {
+                    e.strip_prefix("faultline:plugin/")
+                        .and_then(|r| r.split_once('@'))
+                        .map(|(_, v)| v.to_string())
+                })
+                .unwrap_or_default();
+            if json {
+                let doc = serde_json::json!({
+                    "file": file.display().to_string(),
+                    "role": plugin.role.name(),
+                    "wit": format!("faultline:plugin@{version}"),
+                    "name": plugin.metadata.name,
+                    "version": plugin.metadata.version,
+                    "description": plugin.metadata.description,
+                    "size": plugin.size,
+                    "sha256": plugin.digest.trim_start_matches("sha256:"),
+                    "imports": plugin.imports,
+                    "exports": plugin.exports,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+            } else {
+                println!("file:        {}", file.display());
+                println!("role:        {}", plugin.role);
+                println!("wit:         faultline:plugin@{version}");
+                println!("name:        {}", plugin.metadata.name);
+                println!("version:     {}", plugin.metadata.version);
+                println!("description: {}", plugin.metadata.description);
+                println!("size:        {} bytes", plugin.size);
+                println!(
+                    "sha256:      {}",
+                    plugin.digest.trim_start_matches("sha256:")
+                );
+                println!("imports:");
+                for i in &plugin.imports {
+                    println!("  {i}");
+                }
+                println!("exports:");
+                for e in &plugin.exports {
+                    println!("  {e}");
+                }
+            }
+            OK
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! `faultline process`: NDJSON events in, NDJSON results out, through one chain.
+//! Bad lines are reported with their number and skipped (fatal with `--strict`).
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+
+use faultline::Pipeline;
+use faultline::chain::{Disposition, output};
+
+use super::{BAD_CONFIG, FAILURE, OK, load_config};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Config file; without it the built-in default chain runs.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Chain to run (default: the only chain, or the one named `default`).
+    #[arg(long)]
+    chain: Option<String>,
+    /// Input NDJSON file (default: standard input).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Output NDJSON file (default: standard output).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Where dead-lettered events (as they entered the chain, unredacted) are
+    /// written; without it they are reported and not kept.
+    #[arg(long)]
+    dead_letter: Option<PathBuf>,
+    /// Fail on the first invalid input line instead of skipping it.
+    #[arg(long)]
+    strict: bool,
+    /// Largest accepted event, in KiB.
+    #[arg(long, default_value_t = 1024)]
+    max_event_kb: usize,
+}
+
+fn open_output(path: &Option<PathBuf>) -> io::Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(p) => Box::new(BufWriter::new(File::create(p)?)),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    })
+}
+
+fn write_line(out: &mut impl Write, doc: &serde_json::Value) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, doc)?;
+    out.write_all(b"\n")
+}
+
+pub fn run(args: Args) -> i32 {
+    let config = match load_config(args.config.as_ref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return BAD_CONFIG;
+        }
+    };
+    let chain_name = match &args.chain {
+        Some(name) if config.chains.contains_key(name) => name.clone(),
+        Some(name) => {
+            eprintln!(
+                "error: {}: no chain {name:?}; chains: {}",
+                config.file,
+                config.chains.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+            return BAD_CONFIG;
+        }
+        None if config.chains.len() == 1 => config.chains.keys().next().expect("one chain").clone(),
+        None if config.chains.contains_key("default") => "default".into(),
+        None => {
+            eprintln!(
+                "error: {} has several chains ({}); pick one with --chain",
+                config.file,
+                config.chains.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+            return BAD_CONFIG;
+        }
+    };
+    let mut pipeline = match Pipeline::build(&config) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return BAD_CONFIG;
+        }
+    };
+    let chain = pipeline.chains.get_mut(&chain_name).expect("chain exists");
+    let input: Box<dyn BufRead> = match &args.input {
+        Some(p) => match File::open(p) {
+            Ok(f) => Box::new(BufReader::new(f)),
+            Err(e) => {
+                eprintln!("error: cannot open input {}: {e}", p.display());
+                return FAILURE;
+            }
+        },
+        None => Box::new(BufReader::new(io::stdin().lock())),
+    };
+    let mut out = match open_output(&args.output) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: cannot open output: {e}");
+            return FAILURE;
+        }
+    };
+    let mut dead_letter = match args.dead_letter.as_ref().map(File::create).transpose() {
+        Ok(f) => f.map(BufWriter::new),
+        Err(e) => {
+            eprintln!("error: cannot open dead-letter file: {e}");
+            return FAILURE;
+        }
+    };
+    let max_bytes = args.max_event_kb << 10;
+    let (mut processed, mut dropped, mut dead, mut invalid) = (0u64, 0u64, 0u64, 0u64);
+    for (index, line) in input.split(b'\n').enumerate() {
+        let number = index + 1;
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: reading input: {e}");
+                return FAILURE;
+            }
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let parsed = if line.len() > max_bytes {
+            Err(format!(
+                "event is {} KiB, more than --max-event-kb {}",
+                line.len() >> 10,
+                args.max_event_kb
+            ))
+        } else {
+            serde_json::from_slice::<serde_json::Value>(&line)
+                .map_err(|e| format!("invalid JSON: {e}"))
+                .and_then(|v| faultline::event::from_json(&v).map_err(|e| e.to_string()))
+        };
+        let event = match parsed {
+            Ok(e) => e,
+            Err(reason) => {
+                invalid += 1;
+                eprintln!(
+                    "line {number}: {reason}{}",
+                    if args.strict { "" } else { "; skipped" }
+                );
+                if args.strict {
+                    return FAILURE;
+                }
+                continue;
+            }
+        };
+        let written = match chain.run(event) {
+            Disposition::Processed(p) => {
+                processed += 1;
+                write_line(&mut out, &output::processed_json(&p))
+            }
+            Disposition::Dropped { failure, .. } => {
+                dropped += 1;
+                eprintln!("line {number}: dropped: {failure}");
+                Ok(())
+            }
+            Disposition::DeadLettered {
+                failure,
+                original,
+                provenance,
+            } => {
+                dead += 1;
+                match &mut dead_letter {
+                    Some(f) => {
+                        eprintln!("line {number}: dead-lettered: {failure}");
+                        let doc = serde_json::json!({
+                            "event": faultline::event::to_json(&original),
+                            "error": failure.to_string(),
+                            "stage": failure.stage,
+                            "plugin": &*failure.plugin,
+                            "provenance": output::provenance_json(&provenance),
+                        });
+                        write_line(f, &doc)
+                    }
+                    None => {
+                        eprintln!(
+                            "line {number}: dead-lettered (not kept: no --dead-letter file): {failure}"
+                        );
+                        Ok(())
+                    }
+                }
+            }
+        };
+        if let Err(e) = written {
+            eprintln!("error: writing output: {e}");
+            return FAILURE;
+        }
+    }
+    if let Err(e) = out
+        .flush()
+        .and_then(|_| dead_letter.as_mut().map_or(Ok(()), Write::flush))
+    {
+        eprintln!("error: writing output: {e}");
+        return FAILURE;
+    }
+    eprintln!(
+        "chain {chain_name:?}: {processed} processed, {dropped} dropped, {dead} dead-lettered, {invalid} invalid input lines"
+    );
+    OK
+}

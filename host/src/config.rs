@@ -1,0 +1,592 @@
+//! The operator's TOML config: serde types (unknown keys rejected), checks
+//! that need the whole file (references between sections), and errors that
+//! name the file, line and key.
+//!
+//! ```toml
+//! [tables.services]
+//! path = "tables/services.csv"   # or .json; or `rows = [{...}]` inline
+//! key = "service"                # the column rows are looked up by
+//!
+//! [plugins.pii]
+//! builtin = "redactor-pii"       # or: path = "plugins/pii.wasm"
+//! sha256 = "…"                   # optional pin of the component's digest
+//! trust = "trusted"              # or "untrusted" (vendor plugins)
+//! tables = ["services"]          # tables the plugin may look up
+//! limits = { memory_mb = 64, timeout_ms = 100, fuel = 50_000_000, max_output_kb = 1024 }
+//!
+//! [[chains.default.stages]]
+//! plugin = "pii"
+//! on_error = "drop"              # skip | drop | dead-letter
+//! config = { method = "mask" }   # handed to the plugin's `configure`
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::num::{NonZeroU32, NonZeroU64};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::runtime::{Limits, Source};
+
+/// Where in a config file something is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file (or `<built-in default>`).
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl Location {
+    fn at(file: &str, text: &str, offset: usize) -> Location {
+        let before = &text[..offset.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rfind('\n')
+            .map_or(before.len(), |i| before.len() - i - 1)
+            + 1;
+        Location {
+            file: file.to_string(),
+            line,
+            column,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// A config error.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {file}: {reason}")]
+    Read {
+        /// The file.
+        file: String,
+        /// OS error.
+        reason: String,
+    },
+    /// Something in the file is wrong.
+    #[error("{location}: {key}: {message}")]
+    Invalid {
+        /// Where.
+        location: Location,
+        /// Dotted key path, e.g. `plugins.pii.limits.memory_mb`.
+        key: String,
+        /// What is wrong, with a hint.
+        message: String,
+    },
+}
+
+/// `[runtime]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeSection {
+    /// `cache_dir = "/var/cache/faultline"`: compiled-component cache
+    /// (default `$XDG_CACHE_HOME/faultline`); `cache = false` disables it.
+    pub cache_dir: Option<PathBuf>,
+    /// `cache = false` disables the compiled-component cache.
+    pub cache: Option<bool>,
+    /// `max_instances = 1000`: plugin instances alive at once.
+    pub max_instances: Option<NonZeroU32>,
+}
+
+/// `[tables.NAME]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSection {
+    /// `path = "services.csv"`: a CSV (header row) or JSON file, relative to the config.
+    pub path: Option<PathBuf>,
+    /// `key = "service"`: the column rows are looked up by (default `key`).
+    pub key: Option<String>,
+    /// `rows = [{ service = "checkout", owner_team = "payments" }]`: inline rows.
+    pub rows: Option<Vec<toml::Table>>,
+}
+
+/// `trust = "trusted" | "untrusted"`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trust {
+    /// First-party or audited plugins.
+    #[default]
+    Trusted,
+    /// Vendor plugins: they must run after every enricher and a redactor, and
+    /// get no WASI beyond clocks, random and stdio.
+    Untrusted,
+}
+
+/// `[plugins.NAME.limits]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// `memory_mb = 64`: linear memory cap.
+    pub memory_mb: Option<NonZeroU32>,
+    /// `timeout_ms = 100`: wall-time deadline per call.
+    pub timeout_ms: Option<NonZeroU64>,
+    /// `fuel = 50_000_000`: instructions (roughly) per call; off by default.
+    pub fuel: Option<NonZeroU64>,
+    /// `max_output_kb = 1024`: largest output of one call.
+    pub max_output_kb: Option<NonZeroU32>,
+}
+
+/// `[plugins.NAME]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginSection {
+    /// `builtin = "redactor-pii"`: a first-party plugin shipped in the binary.
+    pub builtin: Option<String>,
+    /// `path = "plugins/x.wasm"`: a component file, relative to the config.
+    pub path: Option<PathBuf>,
+    /// `sha256 = "…"`: refuse the component unless its digest matches.
+    pub sha256: Option<String>,
+    /// `trust = "untrusted"` for vendor plugins.
+    #[serde(default)]
+    pub trust: Trust,
+    /// `tables = ["services"]`: tables the plugin may look up.
+    #[serde(default)]
+    pub tables: Vec<Spanned<String>>,
+    /// `[plugins.NAME.limits]`
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+/// `on_error = "skip" | "drop" | "dead-letter"`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnError {
+    /// Fail open: pass the event on unchanged by this stage.
+    Skip,
+    /// Discard the event (counted).
+    Drop,
+    /// Keep the original event in quarantine for inspection and replay.
+    DeadLetter,
+}
+
+impl OnError {
+    /// Its TOML spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            OnError::Skip => "skip",
+            OnError::Drop => "drop",
+            OnError::DeadLetter => "dead-letter",
+        }
+    }
+}
+
+/// `[[chains.NAME.stages]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSection {
+    /// `plugin = "pii"`: a plugin declared under `[plugins]`.
+    pub plugin: Spanned<String>,
+    /// `on_error = "drop"`; default `skip`, and `drop` for redactors.
+    pub on_error: Option<Spanned<OnError>>,
+    /// `config = { … }`: handed to the plugin's `configure` as JSON.
+    pub config: Option<toml::Table>,
+}
+
+/// `[chains.NAME]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSection {
+    /// The stages, run in order.
+    pub stages: Vec<Spanned<StageSection>>,
+}
+
+/// The whole file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[runtime]`
+    #[serde(default)]
+    pub runtime: RuntimeSection,
+    /// `[tables.NAME]`
+    #[serde(default)]
+    pub tables: BTreeMap<String, Spanned<TableSection>>,
+    /// `[plugins.NAME]`
+    #[serde(default)]
+    pub plugins: BTreeMap<String, Spanned<PluginSection>>,
+    /// `[chains.NAME]`
+    #[serde(default)]
+    pub chains: BTreeMap<String, Spanned<ChainSection>>,
+}
+
+/// A table, resolved.
+#[derive(Debug, Clone)]
+pub enum TableSource {
+    /// A file.
+    File(PathBuf),
+    /// Inline rows, as JSON objects.
+    Inline(Vec<serde_json::Value>),
+}
+
+/// A table declaration, checked.
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    /// Where the rows come from.
+    pub source: TableSource,
+    /// Key column.
+    pub key: String,
+    /// Where it is declared.
+    pub location: Location,
+}
+
+/// A plugin declaration, checked.
+#[derive(Debug, Clone)]
+pub struct PluginDef {
+    /// Where the component comes from.
+    pub source: Source,
+    /// Pinned digest.
+    pub sha256: Option<String>,
+    /// Trust level.
+    pub trust: Trust,
+    /// Granted tables.
+    pub tables: Vec<String>,
+    /// Limits.
+    pub limits: Limits,
+    /// Where it is declared.
+    pub location: Location,
+}
+
+/// A stage, checked.
+#[derive(Debug, Clone)]
+pub struct StageDef {
+    /// Plugin name.
+    pub plugin: String,
+    /// Failure policy; `None` means the role's default.
+    pub on_error: Option<OnError>,
+    /// Where `on_error` is written, if it is.
+    pub on_error_location: Option<Location>,
+    /// The stage config as JSON text.
+    pub config_json: String,
+    /// Where the stage is declared.
+    pub location: Location,
+    /// Its key path, e.g. `chains.default.stages[1]`.
+    pub key: String,
+}
+
+/// A chain, checked.
+#[derive(Debug, Clone)]
+pub struct ChainDef {
+    /// The stages.
+    pub stages: Vec<StageDef>,
+    /// Where it is declared.
+    pub location: Location,
+}
+
+/// A validated config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub file: String,
+    /// Compiled-component cache directory (`None`: disabled).
+    pub cache_dir: Option<PathBuf>,
+    /// Max live instances.
+    pub max_instances: u32,
+    /// Tables.
+    pub tables: BTreeMap<String, TableDef>,
+    /// Plugins.
+    pub plugins: BTreeMap<String, PluginDef>,
+    /// Chains.
+    pub chains: BTreeMap<String, ChainDef>,
+}
+
+fn toml_to_json(v: &toml::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        toml::Value::String(s) => J::String(s.clone()),
+        toml::Value::Integer(i) => J::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        toml::Value::Boolean(b) => J::Bool(*b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(a) => J::Array(a.iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => J::Object(
+            t.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Renders a serde path (`plugins.pii.limits.memry_mb`) in TOML terms.
+fn key_path(path: &serde_path_to_error::Path) -> String {
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            serde_path_to_error::Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            serde_path_to_error::Segment::Map { key }
+            | serde_path_to_error::Segment::Enum { variant: key } => {
+                // `Spanned` wraps values in a private field; not a key the user wrote.
+                if key.starts_with("$__") {
+                    continue;
+                }
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    if out.is_empty() {
+        "(top level)".into()
+    } else {
+        out
+    }
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            file: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, &path.display().to_string(), base)
+    }
+
+    /// Parses and validates config text; relative paths resolve against `base`.
+    pub fn parse(text: &str, file: &str, base: &Path) -> Result<Config, ConfigError> {
+        let de = toml::Deserializer::parse(text).map_err(|e| ConfigError::Invalid {
+            location: Location::at(file, text, e.span().map_or(0, |s| s.start)),
+            key: "(syntax)".into(),
+            message: e.message().trim().to_string(),
+        })?;
+        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = key_path(e.path());
+            let inner = e.into_inner();
+            ConfigError::Invalid {
+                location: Location::at(file, text, inner.span().map_or(0, |s| s.start)),
+                key,
+                message: inner.message().trim().to_string(),
+            }
+        })?;
+        Config::validate(raw, text, file, base)
+    }
+
+    fn validate(
+        raw: RawConfig,
+        text: &str,
+        file: &str,
+        base: &Path,
+    ) -> Result<Config, ConfigError> {
+        let loc = |offset: usize| Location::at(file, text, offset);
+        let invalid = |offset: usize, key: String, message: String| ConfigError::Invalid {
+            location: loc(offset),
+            key,
+            message,
+        };
+        let mut tables = BTreeMap::new();
+        for (name, section) in &raw.tables {
+            let at = section.span().start;
+            let key = format!("tables.{name}");
+            let section = section.get_ref();
+            let key_column = section.key.clone().unwrap_or_else(|| "key".into());
+            let source = match (&section.path, &section.rows) {
+                (Some(p), None) => TableSource::File(base.join(p)),
+                (None, Some(rows)) => TableSource::Inline(
+                    rows.iter()
+                        .map(|r| toml_to_json(&toml::Value::Table(r.clone())))
+                        .collect(),
+                ),
+                _ => {
+                    return Err(invalid(
+                        at,
+                        key,
+                        "give exactly one of `path` (a CSV or JSON file) or `rows` (inline rows)"
+                            .into(),
+                    ));
+                }
+            };
+            tables.insert(
+                name.clone(),
+                TableDef {
+                    source,
+                    key: key_column,
+                    location: loc(at),
+                },
+            );
+        }
+        let mut plugins = BTreeMap::new();
+        for (name, section) in &raw.plugins {
+            let at = section.span().start;
+            let key = format!("plugins.{name}");
+            let s = section.get_ref();
+            let source = match (&s.builtin, &s.path) {
+                (Some(b), None) => {
+                    if crate::builtin::component(b).is_none() {
+                        return Err(invalid(
+                            at,
+                            format!("{key}.builtin"),
+                            format!(
+                                "there is no builtin plugin {b:?}; builtins are {}",
+                                crate::builtin::NAMES.join(", ")
+                            ),
+                        ));
+                    }
+                    Source::Builtin(b.clone())
+                }
+                (None, Some(p)) => Source::Path(base.join(p)),
+                _ => {
+                    return Err(invalid(
+                        at,
+                        key,
+                        "give exactly one of `builtin = \"NAME\"` or `path = \"FILE.wasm\"`".into(),
+                    ));
+                }
+            };
+            if let Some(d) = &s.sha256 {
+                let hex = d.trim_start_matches("sha256:");
+                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid(
+                        at,
+                        format!("{key}.sha256"),
+                        format!("{d:?} is not a sha256 digest (64 hex digits)"),
+                    ));
+                }
+            }
+            for t in &s.tables {
+                if !tables.contains_key(t.get_ref()) {
+                    return Err(invalid(
+                        t.span().start,
+                        format!("{key}.tables"),
+                        format!(
+                            "unknown table {:?}; declared tables: {}",
+                            t.get_ref(),
+                            if tables.is_empty() {
+                                "none".to_string()
+                            } else {
+                                tables.keys().cloned().collect::<Vec<_>>().join(", ")
+                            }
+                        ),
+                    ));
+                }
+            }
+            let defaults = Limits::default();
+            let l = &s.limits;
+            let memory_mb = l
+                .memory_mb
+                .map_or(defaults.memory_bytes >> 20, |m| u64::from(m.get()));
+            if memory_mb > 4096 {
+                return Err(invalid(
+                    at,
+                    format!("{key}.limits.memory_mb"),
+                    format!("{memory_mb} is more than the 4096 MiB a 32-bit plugin can address"),
+                ));
+            }
+            let limits = Limits {
+                memory_bytes: memory_mb << 20,
+                timeout_ms: l.timeout_ms.map_or(defaults.timeout_ms, NonZeroU64::get),
+                fuel: l.fuel.map(NonZeroU64::get),
+                max_output_bytes: l
+                    .max_output_kb
+                    .map_or(defaults.max_output_bytes, |k| (k.get() as usize) << 10),
+            };
+            plugins.insert(
+                name.clone(),
+                PluginDef {
+                    source,
+                    sha256: s.sha256.clone(),
+                    trust: s.trust,
+                    tables: s.tables.iter().map(|t| t.get_ref().clone()).collect(),
+                    limits,
+                    location: loc(at),
+                },
+            );
+        }
+        if raw.chains.is_empty() {
+            return Err(invalid(
+                0,
+                "chains".into(),
+                "no chains declared; add at least one `[[chains.NAME.stages]]`".into(),
+            ));
+        }
+        let mut chains = BTreeMap::new();
+        for (name, section) in &raw.chains {
+            let at = section.span().start;
+            let stages_raw = &section.get_ref().stages;
+            if stages_raw.is_empty() {
+                return Err(invalid(
+                    at,
+                    format!("chains.{name}.stages"),
+                    "a chain needs at least one stage".into(),
+                ));
+            }
+            let mut stages = Vec::new();
+            for (i, stage) in stages_raw.iter().enumerate() {
+                let key = format!("chains.{name}.stages[{i}]");
+                let s = stage.get_ref();
+                if !plugins.contains_key(s.plugin.get_ref()) {
+                    return Err(invalid(
+                        s.plugin.span().start,
+                        format!("{key}.plugin"),
+                        format!(
+                            "unknown plugin {:?}; declared plugins: {}",
+                            s.plugin.get_ref(),
+                            if plugins.is_empty() {
+                                "none".to_string()
+                            } else {
+                                plugins.keys().cloned().collect::<Vec<_>>().join(", ")
+                            }
+                        ),
+                    ));
+                }
+                let config_json = match &s.config {
+                    Some(t) => toml_to_json(&toml::Value::Table(t.clone())).to_string(),
+                    None => "{}".into(),
+                };
+                stages.push(StageDef {
+                    plugin: s.plugin.get_ref().clone(),
+                    on_error: s.on_error.as_ref().map(|o| *o.get_ref()),
+                    on_error_location: s.on_error.as_ref().map(|o| loc(o.span().start)),
+                    config_json,
+                    location: loc(stage.span().start),
+                    key,
+                });
+            }
+            chains.insert(
+                name.clone(),
+                ChainDef {
+                    stages,
+                    location: loc(at),
+                },
+            );
+        }
+        let cache_dir = match (raw.runtime.cache, &raw.runtime.cache_dir) {
+            (Some(false), _) => None,
+            (_, Some(dir)) => Some(base.join(dir)),
+            _ => crate::runtime::default_cache_dir(),
+        };
+        Ok(Config {
+            file: file.to_string(),
+            cache_dir,
+            max_instances: raw.runtime.max_instances.map_or(1000, NonZeroU32::get),
+            tables,
+            plugins,
+            chains,
+        })
+    }
+
+    /// The built-in default config: the first-party plugins in the chain
+    /// enrich → redact → classify → score.
+    pub fn builtin_default() -> Config {
+        Config::parse(
+            crate::builtin::DEFAULT_CONFIG,
+            "<built-in default>",
+            Path::new("."),
+        )
+        .expect("the built-in default config is valid")
+    }
+}
+
+#[cfg(test)]
+mod tests;

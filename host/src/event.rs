@@ -1,0 +1,790 @@
+//! Converts between JSON events (Sentry's payload shape) and the typed
+//! [`Event`] record plugins receive: normalises the many shapes Sentry SDKs
+//! send, and flattens every field without a typed home into attributes.
+
+use serde_json::{Map, Value as Json};
+
+use crate::runtime::bindings::faultline::plugin::types::{
+    Attribute, Event, Exception, Frame, Level, Request, User, Value,
+};
+
+/// Why an incoming event was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EventError {
+    /// The JSON value is not an object.
+    #[error("an event must be a JSON object, got {0}")]
+    NotAnObject(&'static str),
+    /// A field has the wrong type or an invalid value.
+    #[error("field `{field}`: {reason}")]
+    Field {
+        /// Field path.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+fn field_err(field: impl Into<String>, reason: impl Into<String>) -> EventError {
+    EventError::Field {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+fn kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// Escapes one key segment of a flattened path.
+pub fn escape_segment(segment: &str) -> String {
+    if !segment.contains(['.', '\\']) {
+        return segment.to_string();
+    }
+    let mut out = String::with_capacity(segment.len() + 2);
+    for c in segment.chars() {
+        if c == '.' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Splits a flattened path into unescaped segments.
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut segments = vec![String::new()];
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    segments.last_mut().expect("non-empty").push(next);
+                }
+            }
+            '.' => segments.push(String::new()),
+            _ => segments.last_mut().expect("non-empty").push(c),
+        }
+    }
+    segments
+}
+
+fn scalar(v: &Json) -> Value {
+    match v {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Boolean(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Integer(i),
+            None => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Value::Text(s.clone()),
+        Json::Array(_) | Json::Object(_) => unreachable!("containers are flattened"),
+    }
+}
+
+/// Appends `v` flattened under `prefix` to `out`.
+pub fn flatten(prefix: &str, v: &Json, out: &mut Vec<Attribute>) {
+    let child = |key: &str| {
+        if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        }
+    };
+    match v {
+        Json::Object(map) => {
+            for (k, v) in map {
+                flatten(&child(&escape_segment(k)), v, out);
+            }
+        }
+        Json::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&child(&i.to_string()), v, out);
+            }
+        }
+        _ => out.push(Attribute {
+            key: prefix.to_string(),
+            value: scalar(v),
+        }),
+    }
+}
+
+/// A string field: strings as they are, numbers and booleans as text.
+fn opt_string(
+    obj: &Map<String, Json>,
+    key: &str,
+    path: &str,
+) -> Result<Option<String>, EventError> {
+    match obj.get(key) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s.clone())),
+        Some(Json::Number(n)) => Ok(Some(n.to_string())),
+        Some(Json::Bool(b)) => Ok(Some(b.to_string())),
+        Some(other) => Err(field_err(
+            path,
+            format!("expected a string, got {}", kind(other)),
+        )),
+    }
+}
+
+fn opt_u32(obj: &Map<String, Json>, key: &str, path: &str) -> Result<Option<u32>, EventError> {
+    match obj.get(key) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Number(n)) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| field_err(path, format!("expected a line or column number, got {n}"))),
+        Some(other) => Err(field_err(
+            path,
+            format!("expected a number, got {}", kind(other)),
+        )),
+    }
+}
+
+fn parse_level(v: Option<&Json>) -> Result<Level, EventError> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(Level::Error);
+    };
+    let Some(s) = v.as_str() else {
+        return Err(field_err(
+            "level",
+            format!("expected a string, got {}", kind(v)),
+        ));
+    };
+    Ok(match s.to_ascii_lowercase().as_str() {
+        "debug" | "trace" => Level::Debug,
+        "info" | "log" | "notice" => Level::Info,
+        "warning" | "warn" => Level::Warning,
+        "error" | "err" => Level::Error,
+        "fatal" | "critical" | "crit" | "emergency" | "alert" => Level::Fatal,
+        other => {
+            return Err(field_err(
+                "level",
+                format!("unknown level {other:?}; expected debug, info, warning, error or fatal"),
+            ));
+        }
+    })
+}
+
+/// Name of a level as it appears in JSON.
+pub fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Debug => "debug",
+        Level::Info => "info",
+        Level::Warning => "warning",
+        Level::Error => "error",
+        Level::Fatal => "fatal",
+    }
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Latest timestamp accepted as is; later ones are clamped to the time of receipt.
+const MAX_CLOCK_SKEW_SECS: f64 = 300.0;
+
+fn parse_timestamp(v: Option<&Json>, attributes: &mut Vec<Attribute>) -> Result<f64, EventError> {
+    let received = now();
+    let ts = match v {
+        None | Some(Json::Null) => return Ok(received),
+        Some(Json::Number(n)) => {
+            let n = n.as_f64().unwrap_or(f64::NAN);
+            // Sentry sends seconds; some clients send milliseconds.
+            if n > 1e11 { n / 1000.0 } else { n }
+        }
+        Some(Json::String(s)) => {
+            if let Ok(n) = s.trim().parse::<f64>() {
+                if n > 1e11 { n / 1000.0 } else { n }
+            } else {
+                let parsed = time::OffsetDateTime::parse(
+                    s.trim(),
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .or_else(|_| {
+                    // Sentry SDKs also send naive UTC timestamps without an offset.
+                    time::PrimitiveDateTime::parse(
+                        s.trim(),
+                        &time::macros::format_description!(
+                            "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+                        ),
+                    )
+                    .map(|p| p.assume_utc())
+                })
+                .map_err(|_| {
+                    field_err(
+                        "timestamp",
+                        format!("{s:?} is not RFC 3339 or a number of seconds since the epoch"),
+                    )
+                })?;
+                parsed.unix_timestamp() as f64 + f64::from(parsed.nanosecond()) / 1e9
+            }
+        }
+        Some(other) => {
+            return Err(field_err(
+                "timestamp",
+                format!("expected a string or number, got {}", kind(other)),
+            ));
+        }
+    };
+    if !ts.is_finite() || ts < 0.0 {
+        return Err(field_err("timestamp", format!("{ts} is not a valid time")));
+    }
+    if ts > received + MAX_CLOCK_SKEW_SECS {
+        attributes.push(Attribute {
+            key: "_meta.timestamp.original".into(),
+            value: Value::Number(ts),
+        });
+        return Ok(received);
+    }
+    Ok(ts)
+}
+
+fn parse_event_id(v: Option<&Json>) -> Result<String, EventError> {
+    match v {
+        None | Some(Json::Null) => Ok(uuid::Uuid::new_v4().simple().to_string()),
+        Some(Json::String(s)) => {
+            let id: String = s
+                .chars()
+                .filter(|c| *c != '-')
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                Ok(id)
+            } else {
+                Err(field_err(
+                    "event_id",
+                    format!("{s:?} is not 32 hex digits (a UUID)"),
+                ))
+            }
+        }
+        Some(other) => Err(field_err(
+            "event_id",
+            format!("expected a string, got {}", kind(other)),
+        )),
+    }
+}
+
+fn pairs(v: &Json, path: &str) -> Result<Vec<(String, String)>, EventError> {
+    let text = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match v {
+        Json::Null => Ok(Vec::new()),
+        Json::Object(map) => Ok(map.iter().map(|(k, v)| (k.clone(), text(v))).collect()),
+        Json::Array(items) => items
+            .iter()
+            .map(|item| match item.as_array().map(Vec::as_slice) {
+                Some([k, v]) => Ok((text(k), text(v))),
+                _ => Err(field_err(path, "expected [key, value] pairs")),
+            })
+            .collect(),
+        other => Err(field_err(
+            path,
+            format!(
+                "expected an object or [key, value] pairs, got {}",
+                kind(other)
+            ),
+        )),
+    }
+}
+
+fn parse_frame(v: &Json, path: &str, attributes: &mut Vec<Attribute>) -> Result<Frame, EventError> {
+    let Json::Object(obj) = v else {
+        return Err(field_err(
+            path,
+            format!("a frame must be an object, got {}", kind(v)),
+        ));
+    };
+    let mut vars = Vec::new();
+    for (key, value) in obj {
+        match key.as_str() {
+            "function" | "module" | "filename" | "abs_path" | "lineno" | "colno" | "in_app" => {}
+            "vars" => flatten("", value, &mut vars),
+            _ => flatten(
+                &format!("{path}.{}", escape_segment(key)),
+                value,
+                attributes,
+            ),
+        }
+    }
+    Ok(Frame {
+        function: opt_string(obj, "function", &format!("{path}.function"))?,
+        module: opt_string(obj, "module", &format!("{path}.module"))?,
+        filename: opt_string(obj, "filename", &format!("{path}.filename"))?,
+        abs_path: opt_string(obj, "abs_path", &format!("{path}.abs_path"))?,
+        lineno: opt_u32(obj, "lineno", &format!("{path}.lineno"))?,
+        colno: opt_u32(obj, "colno", &format!("{path}.colno"))?,
+        in_app: obj.get("in_app").and_then(Json::as_bool),
+        vars,
+    })
+}
+
+fn parse_exception(
+    v: &Json,
+    i: usize,
+    attributes: &mut Vec<Attribute>,
+) -> Result<Exception, EventError> {
+    let path = format!("exception.values.{i}");
+    let Json::Object(obj) = v else {
+        return Err(field_err(
+            &path,
+            format!("an exception must be an object, got {}", kind(v)),
+        ));
+    };
+    let mut frames = Vec::new();
+    for (key, value) in obj {
+        match key.as_str() {
+            "type" | "value" | "module" => {}
+            "stacktrace" => {
+                let Some(st) = value.as_object() else {
+                    if value.is_null() {
+                        continue;
+                    }
+                    return Err(field_err(
+                        format!("{path}.stacktrace"),
+                        "expected an object",
+                    ));
+                };
+                for (sk, sv) in st {
+                    if sk == "frames" {
+                        let Some(list) = sv.as_array() else {
+                            return Err(field_err(
+                                format!("{path}.stacktrace.frames"),
+                                "expected an array",
+                            ));
+                        };
+                        for (j, f) in list.iter().enumerate() {
+                            frames.push(parse_frame(
+                                f,
+                                &format!("{path}.stacktrace.frames.{j}"),
+                                attributes,
+                            )?);
+                        }
+                    } else {
+                        flatten(
+                            &format!("{path}.stacktrace.{}", escape_segment(sk)),
+                            sv,
+                            attributes,
+                        );
+                    }
+                }
+            }
+            _ => flatten(
+                &format!("{path}.{}", escape_segment(key)),
+                value,
+                attributes,
+            ),
+        }
+    }
+    Ok(Exception {
+        type_: opt_string(obj, "type", &format!("{path}.type"))?.unwrap_or_else(|| "Error".into()),
+        value: opt_string(obj, "value", &format!("{path}.value"))?,
+        module: opt_string(obj, "module", &format!("{path}.module"))?,
+        frames,
+    })
+}
+
+fn query_string(v: &Json) -> Result<Option<String>, EventError> {
+    match v {
+        Json::Null => Ok(None),
+        Json::String(s) => Ok(Some(s.clone())),
+        other => {
+            let pairs = pairs(other, "request.query_string")?;
+            Ok(Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("&"),
+            ))
+        }
+    }
+}
+
+fn cookies(v: &Json) -> Result<Option<String>, EventError> {
+    match v {
+        Json::Null => Ok(None),
+        Json::String(s) => Ok(Some(s.clone())),
+        other => {
+            let pairs = pairs(other, "request.cookies")?;
+            Ok(Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ))
+        }
+    }
+}
+
+/// Parses one incoming JSON event.
+pub fn from_json(v: &Json) -> Result<Event, EventError> {
+    let Json::Object(obj) = v else {
+        return Err(EventError::NotAnObject(kind(v)));
+    };
+    let mut attributes = Vec::new();
+    let mut exceptions = Vec::new();
+    let mut message = None;
+    let mut tags = Vec::new();
+    let mut user = None;
+    let mut request = None;
+    let mut fingerprint = Vec::new();
+    for (key, value) in obj {
+        match key.as_str() {
+            "event_id" | "timestamp" | "level" | "platform" | "logger" | "release"
+            | "environment" | "server_name" | "transaction" => {}
+            "message" => {
+                match value {
+                    Json::Object(m) => {
+                        if message.is_none() {
+                            message = opt_string(m, "formatted", "message.formatted")?
+                                .or(opt_string(m, "message", "message.message")?);
+                        }
+                        if let Some(params) = m.get("params") {
+                            flatten("logentry.params", params, &mut attributes);
+                        }
+                    }
+                    _ => message = opt_string(obj, "message", "message")?.or(message),
+                }
+            }
+            "logentry" => {
+                let Some(m) = value.as_object() else {
+                    return Err(field_err("logentry", "expected an object"));
+                };
+                let text = opt_string(m, "formatted", "logentry.formatted")?.or(opt_string(
+                    m,
+                    "message",
+                    "logentry.message",
+                )?);
+                if text.is_some() {
+                    message = text;
+                }
+                if let Some(params) = m.get("params") {
+                    flatten("logentry.params", params, &mut attributes);
+                }
+            }
+            "exception" => {
+                let values = match value {
+                    Json::Object(e) => e.get("values").cloned().unwrap_or(Json::Array(vec![])),
+                    Json::Array(_) => value.clone(),
+                    Json::Null => Json::Array(vec![]),
+                    other => {
+                        return Err(field_err(
+                            "exception",
+                            format!("expected an object or array, got {}", kind(other)),
+                        ));
+                    }
+                };
+                let Json::Array(values) = values else {
+                    return Err(field_err("exception.values", "expected an array"));
+                };
+                for (i, e) in values.iter().enumerate() {
+                    exceptions.push(parse_exception(e, i, &mut attributes)?);
+                }
+            }
+            "tags" => tags = pairs(value, "tags")?,
+            "fingerprint" => {
+                let Some(list) = value.as_array() else {
+                    return Err(field_err("fingerprint", "expected an array of strings"));
+                };
+                fingerprint = list
+                    .iter()
+                    .map(|v| match v {
+                        Json::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+            }
+            "user" => {
+                let Json::Object(u) = value else {
+                    if value.is_null() {
+                        continue;
+                    }
+                    return Err(field_err(
+                        "user",
+                        format!("expected an object, got {}", kind(value)),
+                    ));
+                };
+                for (k, v) in u {
+                    if !matches!(k.as_str(), "id" | "email" | "username" | "ip_address") {
+                        flatten(&format!("user.{}", escape_segment(k)), v, &mut attributes);
+                    }
+                }
+                user = Some(User {
+                    id: opt_string(u, "id", "user.id")?,
+                    email: opt_string(u, "email", "user.email")?,
+                    username: opt_string(u, "username", "user.username")?,
+                    ip_address: opt_string(u, "ip_address", "user.ip_address")?,
+                });
+            }
+            "request" => {
+                let Json::Object(r) = value else {
+                    if value.is_null() {
+                        continue;
+                    }
+                    return Err(field_err(
+                        "request",
+                        format!("expected an object, got {}", kind(value)),
+                    ));
+                };
+                for (k, v) in r {
+                    if !matches!(
+                        k.as_str(),
+                        "method" | "url" | "query_string" | "cookies" | "headers"
+                    ) {
+                        flatten(
+                            &format!("request.{}", escape_segment(k)),
+                            v,
+                            &mut attributes,
+                        );
+                    }
+                }
+                request = Some(Request {
+                    method: opt_string(r, "method", "request.method")?,
+                    url: opt_string(r, "url", "request.url")?,
+                    query_string: r
+                        .get("query_string")
+                        .map(query_string)
+                        .transpose()?
+                        .flatten(),
+                    cookies: r.get("cookies").map(cookies).transpose()?.flatten(),
+                    headers: r
+                        .get("headers")
+                        .map(|h| pairs(h, "request.headers"))
+                        .transpose()?
+                        .unwrap_or_default(),
+                });
+            }
+            _ => flatten(&escape_segment(key), value, &mut attributes),
+        }
+    }
+    let timestamp = parse_timestamp(obj.get("timestamp"), &mut attributes)?;
+    Ok(Event {
+        event_id: parse_event_id(obj.get("event_id"))?,
+        timestamp,
+        level: parse_level(obj.get("level"))?,
+        platform: opt_string(obj, "platform", "platform")?.unwrap_or_else(|| "other".into()),
+        logger: opt_string(obj, "logger", "logger")?,
+        message,
+        exceptions,
+        tags,
+        user,
+        request,
+        release: opt_string(obj, "release", "release")?,
+        environment: opt_string(obj, "environment", "environment")?,
+        server_name: opt_string(obj, "server_name", "server_name")?,
+        transaction: opt_string(obj, "transaction", "transaction")?,
+        fingerprint,
+        attributes,
+    })
+}
+
+/// Formats seconds since the epoch as RFC 3339 with microseconds.
+pub fn format_timestamp(ts: f64) -> String {
+    // Microsecond precision is what an f64 of seconds holds for current dates.
+    let nanos = (ts * 1e6).round() as i128 * 1000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| ts.to_string())
+}
+
+fn json_of(value: &Value) -> Json {
+    match value {
+        Value::Text(s) => Json::String(s.clone()),
+        Value::Integer(i) => Json::from(*i),
+        Value::Number(n) => serde_json::Number::from_f64(*n).map_or(Json::Null, Json::Number),
+        Value::Boolean(b) => Json::Bool(*b),
+        Value::Null => Json::Null,
+    }
+}
+
+/// Sets the value at a flattened path inside `root`, creating objects (or, for
+/// dense numeric segments, arrays) on the way. Never replaces an existing
+/// scalar: typed fields win over attributes.
+pub fn insert_path(root: &mut Json, path: &str, value: Json) {
+    let segments = split_path(path);
+    let mut value = Some(value);
+    let mut node = root;
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        let next_is_index = segments
+            .get(i + 1)
+            .is_some_and(|s| s == "0" || (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())));
+        let fresh = || {
+            if next_is_index {
+                Json::Array(Vec::new())
+            } else {
+                Json::Object(Map::new())
+            }
+        };
+        node = match node {
+            Json::Object(map) => {
+                if last {
+                    map.entry(seg.clone())
+                        .or_insert_with(|| value.take().unwrap_or(Json::Null));
+                    return;
+                }
+                map.entry(seg.clone()).or_insert_with(fresh)
+            }
+            Json::Array(items) => {
+                let Ok(idx) = seg.parse::<usize>() else {
+                    return;
+                };
+                if idx > items.len() {
+                    return;
+                }
+                if idx == items.len() {
+                    items.push(if last {
+                        value.take().unwrap_or(Json::Null)
+                    } else {
+                        fresh()
+                    });
+                    if last {
+                        return;
+                    }
+                } else if last {
+                    return;
+                }
+                &mut items[idx]
+            }
+            _ => return,
+        };
+    }
+}
+
+fn put(map: &mut Map<String, Json>, key: &str, v: &Option<String>) {
+    if let Some(v) = v {
+        map.insert(key.into(), Json::String(v.clone()));
+    }
+}
+
+fn pairs_json(pairs: &[(String, String)]) -> Json {
+    Json::Object(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+            .collect(),
+    )
+}
+
+/// Renders an event as Sentry-shaped JSON, attributes merged back in place.
+pub fn to_json(e: &Event) -> Json {
+    let mut out = Map::new();
+    out.insert("event_id".into(), Json::String(e.event_id.clone()));
+    out.insert(
+        "timestamp".into(),
+        Json::String(format_timestamp(e.timestamp)),
+    );
+    out.insert("level".into(), Json::String(level_name(e.level).into()));
+    out.insert("platform".into(), Json::String(e.platform.clone()));
+    put(&mut out, "logger", &e.logger);
+    put(&mut out, "message", &e.message);
+    put(&mut out, "release", &e.release);
+    put(&mut out, "environment", &e.environment);
+    put(&mut out, "server_name", &e.server_name);
+    put(&mut out, "transaction", &e.transaction);
+    if !e.exceptions.is_empty() {
+        let values: Vec<Json> = e
+            .exceptions
+            .iter()
+            .map(|x| {
+                let mut m = Map::new();
+                m.insert("type".into(), Json::String(x.type_.clone()));
+                put(&mut m, "value", &x.value);
+                put(&mut m, "module", &x.module);
+                if !x.frames.is_empty() {
+                    let frames: Vec<Json> = x
+                        .frames
+                        .iter()
+                        .map(|f| {
+                            let mut fm = Map::new();
+                            put(&mut fm, "function", &f.function);
+                            put(&mut fm, "module", &f.module);
+                            put(&mut fm, "filename", &f.filename);
+                            put(&mut fm, "abs_path", &f.abs_path);
+                            if let Some(l) = f.lineno {
+                                fm.insert("lineno".into(), Json::from(l));
+                            }
+                            if let Some(c) = f.colno {
+                                fm.insert("colno".into(), Json::from(c));
+                            }
+                            if let Some(b) = f.in_app {
+                                fm.insert("in_app".into(), Json::Bool(b));
+                            }
+                            if !f.vars.is_empty() {
+                                let mut vars = Json::Object(Map::new());
+                                for v in &f.vars {
+                                    insert_path(&mut vars, &v.key, json_of(&v.value));
+                                }
+                                fm.insert("vars".into(), vars);
+                            }
+                            Json::Object(fm)
+                        })
+                        .collect();
+                    let mut st = Map::new();
+                    st.insert("frames".into(), Json::Array(frames));
+                    m.insert("stacktrace".into(), Json::Object(st));
+                }
+                Json::Object(m)
+            })
+            .collect();
+        let mut exc = Map::new();
+        exc.insert("values".into(), Json::Array(values));
+        out.insert("exception".into(), Json::Object(exc));
+    }
+    if !e.tags.is_empty() {
+        out.insert("tags".into(), pairs_json(&e.tags));
+    }
+    if let Some(u) = &e.user {
+        let mut m = Map::new();
+        put(&mut m, "id", &u.id);
+        put(&mut m, "email", &u.email);
+        put(&mut m, "username", &u.username);
+        put(&mut m, "ip_address", &u.ip_address);
+        out.insert("user".into(), Json::Object(m));
+    }
+    if let Some(r) = &e.request {
+        let mut m = Map::new();
+        put(&mut m, "method", &r.method);
+        put(&mut m, "url", &r.url);
+        put(&mut m, "query_string", &r.query_string);
+        put(&mut m, "cookies", &r.cookies);
+        if !r.headers.is_empty() {
+            m.insert("headers".into(), pairs_json(&r.headers));
+        }
+        out.insert("request".into(), Json::Object(m));
+    }
+    if !e.fingerprint.is_empty() {
+        out.insert(
+            "fingerprint".into(),
+            Json::Array(e.fingerprint.iter().cloned().map(Json::String).collect()),
+        );
+    }
+    let mut root = Json::Object(out);
+    for a in &e.attributes {
+        insert_path(&mut root, &a.key, json_of(&a.value));
+    }
+    root
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,132 @@
+use serde_json::json;
+
+use super::*;
+
+fn parse(v: Json) -> Event {
+    from_json(&v).unwrap()
+}
+
+#[test]
+fn sentry_python_shape() {
+    let e = parse(json!({
+        "event_id": "6F1C0AD4-A0B9-4C0E-8B2D-2F1F7D7C1A01",
+        "timestamp": "2026-11-25T10:15:00.250+01:00",
+        "level": "warn",
+        "logentry": {"message": "order %s failed", "params": ["A-1"], "formatted": "order A-1 failed"},
+        "exception": {"values": [{"type": "KeyError", "value": "'x'", "mechanism": {"type": "generic", "handled": false},
+            "stacktrace": {"frames": [{"function": "f", "lineno": 3, "in_app": true, "context_line": "x = d['x']",
+                "vars": {"d": {"a": 1}, "password": "hunter2"}}]}}]},
+        "user": {"id": 42, "email": "a@b.io", "name": "Ann"},
+        "request": {"url": "https://x/y", "query_string": [["a", "1"], ["b", "2"]], "cookies": {"sid": "s"}, "headers": [["Accept", "*/*"]], "data": {"card": "4111"}},
+        "tags": [["env", "prod"]],
+        "contexts": {"os": {"name": "Linux"}},
+        "extra": {"dotted.key": true}
+    }));
+    assert_eq!(e.event_id, "6f1c0ad4a0b94c0e8b2d2f1f7d7c1a01");
+    assert_eq!(e.timestamp, 1_795_598_100.25);
+    assert_eq!(e.level, Level::Warning);
+    assert_eq!(e.message.as_deref(), Some("order A-1 failed"));
+    let frame = &e.exceptions[0].frames[0];
+    assert_eq!(frame.vars.len(), 2);
+    assert_eq!(frame.vars[0].key, "d.a");
+    assert_eq!(e.user.as_ref().unwrap().id.as_deref(), Some("42"));
+    let req = e.request.as_ref().unwrap();
+    assert_eq!(req.query_string.as_deref(), Some("a=1&b=2"));
+    assert_eq!(req.cookies.as_deref(), Some("sid=s"));
+    let keys: Vec<&str> = e.attributes.iter().map(|a| a.key.as_str()).collect();
+    for k in [
+        "logentry.params.0",
+        "exception.values.0.mechanism.type",
+        "exception.values.0.stacktrace.frames.0.context_line",
+        "user.name",
+        "request.data.card",
+        "contexts.os.name",
+        "extra.dotted\\.key",
+    ] {
+        assert!(keys.contains(&k), "{k} missing from {keys:?}");
+    }
+}
+
+#[test]
+fn round_trip_keeps_every_field() {
+    let input = json!({
+        "event_id": "0123456789abcdef0123456789abcdef",
+        "timestamp": "2026-01-02T03:04:05.000006Z",
+        "level": "error",
+        "platform": "rust",
+        "message": "boom",
+        "exception": {"values": [{"type": "E", "value": "v", "mechanism": {"handled": false},
+            "stacktrace": {"frames": [{"function": "a", "lineno": 1, "context_line": "x", "vars": {"k": "v"}}, {"function": "b"}]}}]},
+        "tags": {"a": "b"},
+        "user": {"id": "1", "segment": "gold"},
+        "request": {"method": "GET", "headers": {"H": "v"}, "env": {"REMOTE_ADDR": "1.2.3.4"}},
+        "contexts": {"trace": {"trace_id": "t"}},
+        "extra": {"list": [1, {"x": null}], "dotted.key": 1.5},
+        "fingerprint": ["{{ default }}"]
+    });
+    let out = to_json(&parse(input.clone()));
+    assert_eq!(out, input);
+}
+
+#[test]
+fn timestamps() {
+    let mut attrs = Vec::new();
+    assert_eq!(
+        parse_timestamp(Some(&json!(1_700_000_000)), &mut attrs).unwrap(),
+        1_700_000_000.0
+    );
+    assert_eq!(
+        parse_timestamp(Some(&json!(1_700_000_000_500u64)), &mut attrs).unwrap(),
+        1_700_000_000.5
+    );
+    assert_eq!(
+        parse_timestamp(Some(&json!("1700000000")), &mut attrs).unwrap(),
+        1_700_000_000.0
+    );
+    assert_eq!(
+        parse_timestamp(Some(&json!("2023-11-14T22:13:20")), &mut attrs).unwrap(),
+        1_700_000_000.0
+    );
+    let far = parse_timestamp(Some(&json!("2999-01-01T00:00:00Z")), &mut attrs).unwrap();
+    assert!(far < now() + 1.0);
+    assert_eq!(attrs[0].key, "_meta.timestamp.original");
+    assert!(parse_timestamp(Some(&json!("yesterday")), &mut attrs).is_err());
+    assert!(parse_timestamp(Some(&json!(-5)), &mut attrs).is_err());
+}
+
+#[test]
+fn bad_fields_name_the_field() {
+    let err = |v: Json| from_json(&v).unwrap_err().to_string();
+    assert_eq!(
+        err(json!([1])),
+        "an event must be a JSON object, got an array"
+    );
+    assert!(
+        err(json!({"event_id": "xyz"}))
+            .starts_with("field `event_id`: \"xyz\" is not 32 hex digits")
+    );
+    assert!(err(json!({"level": "loud"})).contains("unknown level \"loud\""));
+    assert!(
+        err(json!({"message": ["a"]}))
+            .starts_with("field `message`: expected a string, got an array")
+    );
+    assert!(
+        err(json!({"exception": {"values": [{"stacktrace": {"frames": [{"lineno": "x"}]}}]}}))
+            .starts_with("field `exception.values.0.stacktrace.frames.0.lineno`")
+    );
+}
+
+#[test]
+fn missing_id_and_level_get_defaults() {
+    let e = parse(json!({"message": "m"}));
+    assert_eq!(e.event_id.len(), 32);
+    assert_eq!(e.level, Level::Error);
+    assert_eq!(e.platform, "other");
+}
+
+#[test]
+fn path_escaping() {
+    assert_eq!(split_path("a.b\\.c.0"), vec!["a", "b.c", "0"]);
+    assert_eq!(escape_segment("x.y\\z"), "x\\.y\\\\z");
+    assert_eq!(split_path(&escape_segment("x.y\\z")), vec!["x.y\\z"]);
+}

@@ -1,0 +1,107 @@
+//! faultline: a host that runs sandboxed WebAssembly plugins (classifiers,
+//! enrichers, redactors, business-impact scorers) over a stream of error events.
+//!
+//! The host deliberately narrows what plugins can do: they get typed events
+//! through the `faultline:plugin` WIT package, a log and table-lookup
+//! capability, clocks and random numbers, and nothing else: no files,
+//! sockets or environment. Each call runs under a memory cap, a deadline and
+//! optionally a fuel budget; a failing plugin fails one stage of one event.
+
+#![deny(missing_docs)]
+
+pub mod builtin;
+pub mod chain;
+pub mod config;
+pub mod event;
+pub mod runtime;
+pub mod tables;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chain::Chain;
+use config::{Config, ConfigError, TableSource};
+use runtime::{Plugin, Runtime, RuntimeOptions};
+use tables::Tables;
+
+/// Everything a config describes, loaded and checked: the runtime, tables,
+/// plugins and chains.
+pub struct Pipeline {
+    /// Chains by name.
+    pub chains: BTreeMap<String, Chain>,
+    /// Plugins by name.
+    pub plugins: BTreeMap<String, Arc<Plugin>>,
+    /// The enrichment tables.
+    pub tables: Arc<Tables>,
+    /// The runtime; declared last so instances are dropped before it.
+    pub runtime: Runtime,
+}
+
+fn at(location: &config::Location, key: String, message: String) -> ConfigError {
+    ConfigError::Invalid {
+        location: location.clone(),
+        key,
+        message,
+    }
+}
+
+impl Pipeline {
+    /// Loads tables and plugins and builds every chain of `config`.
+    pub fn build(config: &Config) -> Result<Pipeline, ConfigError> {
+        let max_memory = config
+            .plugins
+            .values()
+            .map(|p| p.limits.memory_bytes)
+            .max()
+            .unwrap_or(0);
+        let options = RuntimeOptions {
+            cache_dir: config.cache_dir.clone(),
+            max_memory_bytes: max_memory.max(runtime::Limits::default().memory_bytes),
+            fuel: config.plugins.values().any(|p| p.limits.fuel.is_some()),
+            max_instances: config.max_instances,
+        };
+        let runtime = Runtime::new(options).map_err(|e| ConfigError::Invalid {
+            location: config::Location {
+                file: config.file.clone(),
+                line: 1,
+                column: 1,
+            },
+            key: "runtime".into(),
+            message: e.to_string(),
+        })?;
+        let mut tables = Tables::default();
+        for (name, def) in &config.tables {
+            let rows = match &def.source {
+                TableSource::File(path) => tables::load_file(path, &def.key),
+                TableSource::Inline(rows) => tables::inline_rows(rows, &def.key),
+            }
+            .map_err(|e| at(&def.location, format!("tables.{name}"), e.to_string()))?;
+            tables.insert(name, rows);
+        }
+        let tables = Arc::new(tables);
+        let mut plugins = BTreeMap::new();
+        for (name, def) in &config.plugins {
+            let spec = runtime::load::PluginSpec {
+                name,
+                source: def.source.clone(),
+                sha256: def.sha256.as_deref(),
+                limits: def.limits,
+                trusted: chain::is_trusted(def.trust),
+                granted: def.tables.clone(),
+            };
+            let plugin = Plugin::load(&runtime, spec, tables.clone())
+                .map_err(|e| at(&def.location, format!("plugins.{name}"), e.to_string()))?;
+            plugins.insert(name.clone(), Arc::new(plugin));
+        }
+        let mut chains = BTreeMap::new();
+        for (name, def) in &config.chains {
+            chains.insert(name.clone(), Chain::build(name, def, &plugins)?);
+        }
+        Ok(Pipeline {
+            chains,
+            plugins,
+            tables,
+            runtime,
+        })
+    }
+}

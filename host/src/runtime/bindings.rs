@@ -1,0 +1,8 @@
+//! The only `bindgen!` of the host: types and exports of `faultline:plugin@0.1.0`.
+//! The WIT's `///` comments are the documentation of what is generated here.
+#![allow(missing_docs)]
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "host-bindings",
+});

@@ -1,0 +1,405 @@
+//! A live, configured instance of a plugin in its own short-lived `Store`, and
+//! the guarded calls into it: deadline, memory cap, fuel and output size, with
+//! traps and the guest's own errors told apart.
+
+use std::fmt;
+use std::sync::Arc;
+
+use wasmtime::Store;
+use wasmtime::Trap;
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::pipe::ClosedInputStream;
+
+use super::bindings::exports::faultline::plugin::{classifier, enricher, redactor, scorer};
+use super::bindings::faultline::plugin::types::{
+    Attribute, Classification, Edit, Enrichment, Event, Impact, PluginError, PluginMetadata,
+    Redaction, Value,
+};
+use super::limits::CONFIGURE_TIMEOUT_MS;
+use super::load::{Plugin, RoleIndices};
+use super::stdio::GuestOutput;
+use super::{EPOCH_TICK, MemoryLimiter, PluginState};
+
+/// Why a call into a plugin failed.
+#[derive(Debug, Clone)]
+pub enum CallError {
+    /// The call ran past its deadline.
+    Timeout {
+        /// The deadline.
+        timeout_ms: u64,
+    },
+    /// The plugin tried to grow its memory past the cap.
+    MemoryLimit {
+        /// The cap.
+        limit_bytes: u64,
+    },
+    /// The plugin recursed past the stack limit.
+    StackOverflow,
+    /// The plugin ran out of fuel.
+    OutOfFuel {
+        /// Fuel given per call.
+        fuel: u64,
+    },
+    /// Any other trap (a panic, `unreachable`, an out-of-bounds access, ...).
+    Trap {
+        /// The trap.
+        message: String,
+        /// The last line the plugin wrote to stderr before trapping, if any.
+        stderr: Option<String>,
+    },
+    /// The plugin returned its own error.
+    Plugin(PluginError),
+    /// The output was larger than allowed.
+    OutputTooLarge {
+        /// Size of the output.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The plugin could not be instantiated.
+    Instantiate(String),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Timeout { timeout_ms } => write!(
+                f,
+                "timed out after {timeout_ms} ms; raise limits.timeout_ms or fix the plugin"
+            ),
+            CallError::MemoryLimit { limit_bytes } => write!(
+                f,
+                "exceeded its memory limit of {} MiB; raise limits.memory_mb or fix the plugin",
+                limit_bytes >> 20
+            ),
+            CallError::StackOverflow => write!(f, "overflowed its stack (unbounded recursion?)"),
+            CallError::OutOfFuel { fuel } => {
+                write!(
+                    f,
+                    "ran out of fuel ({fuel} units per call); raise limits.fuel or fix the plugin"
+                )
+            }
+            CallError::Trap { message, stderr } => {
+                write!(f, "trapped: {message}")?;
+                if let Some(line) = stderr {
+                    write!(f, " (plugin stderr: {line})")?;
+                }
+                Ok(())
+            }
+            CallError::Plugin(e) => match e {
+                PluginError::InvalidConfig(m) => write!(f, "rejected its config: {m}"),
+                PluginError::InvalidEvent(m) => write!(f, "rejected the event: {m}"),
+                PluginError::Internal(m) => write!(f, "failed: {m}"),
+            },
+            CallError::OutputTooLarge { bytes, limit } => write!(
+                f,
+                "returned {bytes} bytes, more than the output limit of {limit} bytes; raise limits.max_output_kb or fix the plugin"
+            ),
+            CallError::Instantiate(m) => write!(f, "could not be instantiated: {m}"),
+        }
+    }
+}
+
+impl CallError {
+    /// Whether the instance must be thrown away (its state may be corrupt).
+    pub fn poisons_instance(&self) -> bool {
+        !matches!(
+            self,
+            CallError::Plugin(_) | CallError::OutputTooLarge { .. }
+        )
+    }
+
+    /// A short name for metrics and provenance.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::Timeout { .. } => "timeout",
+            CallError::MemoryLimit { .. } => "memory",
+            CallError::StackOverflow => "stack-overflow",
+            CallError::OutOfFuel { .. } => "fuel",
+            CallError::Trap { .. } => "trap",
+            CallError::Plugin(_) => "plugin-error",
+            CallError::OutputTooLarge { .. } => "output-too-large",
+            CallError::Instantiate(_) => "instantiate",
+        }
+    }
+}
+
+/// What one stage call returned.
+#[derive(Debug, Clone)]
+pub enum StageOutput {
+    /// From a classifier.
+    Classification(Option<Classification>),
+    /// From an enricher.
+    Enrichment(Enrichment),
+    /// From a redactor.
+    Edits(Vec<Edit>),
+    /// From a scorer.
+    Impact(Impact),
+}
+
+enum Guest {
+    Classifier(classifier::Guest),
+    Enricher(enricher::Guest),
+    Redactor(redactor::Guest),
+    Scorer(scorer::Guest),
+}
+
+/// A configured instance of a plugin.
+pub struct Instance {
+    plugin: Arc<Plugin>,
+    store: Store<PluginState>,
+    guest: Guest,
+    stderr: GuestOutput,
+    calls: u64,
+}
+
+fn new_store(plugin: &Plugin) -> (Store<PluginState>, GuestOutput) {
+    let stdout = GuestOutput::new(plugin.name.clone(), "stdout");
+    let stderr = GuestOutput::new(plugin.name.clone(), "stderr");
+    // Deny-all WASI: no preopened directories, no environment, no arguments,
+    // no network, no input; only clocks, random and forwarded stdout/stderr.
+    let wasi = WasiCtxBuilder::new()
+        .stdin(ClosedInputStream)
+        .stdout(stdout)
+        .stderr(stderr.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build();
+    let state = PluginState {
+        wasi,
+        table: wasmtime::component::ResourceTable::new(),
+        limiter: MemoryLimiter::new(plugin.limits.memory_bytes),
+        plugin: plugin.name.clone(),
+        tables: plugin.tables.clone(),
+        granted: plugin.granted.clone(),
+    };
+    let mut store = Store::new(plugin.pre.engine(), state);
+    store.limiter(|s| &mut s.limiter);
+    (store, stderr)
+}
+
+fn ticks(timeout_ms: u64) -> u64 {
+    (timeout_ms / EPOCH_TICK.as_millis() as u64).max(1) + 1
+}
+
+impl Instance {
+    /// Instantiates `plugin` in a fresh store, without configuring it.
+    fn instantiate(plugin: Arc<Plugin>) -> Result<Instance, CallError> {
+        let (mut store, stderr) = new_store(&plugin);
+        store.set_epoch_deadline(ticks(CONFIGURE_TIMEOUT_MS));
+        // Fails when fuel is not metered at all: then there is nothing to top up.
+        let _ = store.set_fuel(u64::MAX / 2);
+        let instance = plugin
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| classify_error(&plugin, &mut store, &stderr, e, CONFIGURE_TIMEOUT_MS))?;
+        let load = |e: wasmtime::Error| CallError::Instantiate(format!("{e:#}"));
+        let guest = match &plugin.indices {
+            RoleIndices::Classifier(i) => {
+                Guest::Classifier(i.load(&mut store, &instance).map_err(load)?)
+            }
+            RoleIndices::Enricher(i) => {
+                Guest::Enricher(i.load(&mut store, &instance).map_err(load)?)
+            }
+            RoleIndices::Redactor(i) => {
+                Guest::Redactor(i.load(&mut store, &instance).map_err(load)?)
+            }
+            RoleIndices::Scorer(i) => Guest::Scorer(i.load(&mut store, &instance).map_err(load)?),
+        };
+        Ok(Instance {
+            plugin,
+            store,
+            guest,
+            stderr,
+            calls: 0,
+        })
+    }
+
+    /// Instantiates `plugin` and calls `configure` with the stage's config as JSON.
+    pub fn new(plugin: Arc<Plugin>, config_json: &str) -> Result<Instance, CallError> {
+        let mut inst = Self::instantiate(plugin)?;
+        let result = inst.guarded(CONFIGURE_TIMEOUT_MS, |store, guest| match guest {
+            Guest::Classifier(g) => g.call_configure(store, config_json),
+            Guest::Enricher(g) => g.call_configure(store, config_json),
+            Guest::Redactor(g) => g.call_configure(store, config_json),
+            Guest::Scorer(g) => g.call_configure(store, config_json),
+        })?;
+        result.map_err(CallError::Plugin)?;
+        Ok(inst)
+    }
+
+    /// The plugin this is an instance of.
+    pub fn plugin(&self) -> &Arc<Plugin> {
+        &self.plugin
+    }
+
+    /// Calls made on this instance so far.
+    pub fn calls(&self) -> u64 {
+        self.calls
+    }
+
+    /// Runs `f` under the plugin's limits and classifies any failure.
+    fn guarded<R>(
+        &mut self,
+        timeout_ms: u64,
+        f: impl FnOnce(&mut Store<PluginState>, &Guest) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        self.calls += 1;
+        self.store.set_epoch_deadline(ticks(timeout_ms));
+        if let Some(fuel) = self.plugin.limits.fuel {
+            self.store
+                .set_fuel(fuel)
+                .map_err(|e| CallError::Instantiate(e.to_string()))?;
+        }
+        match f(&mut self.store, &self.guest) {
+            Ok(r) => Ok(r),
+            Err(e) => Err(classify_error(
+                &self.plugin,
+                &mut self.store,
+                &self.stderr,
+                e,
+                timeout_ms,
+            )),
+        }
+    }
+
+    /// Runs the plugin's role function on `event`.
+    pub fn run(
+        &mut self,
+        event: &Event,
+        classification: Option<&Classification>,
+    ) -> Result<StageOutput, CallError> {
+        let timeout = self.plugin.limits.timeout_ms;
+        let limit = self.plugin.limits.max_output_bytes;
+        let output = self.guarded(timeout, |store, guest| {
+            Ok(match guest {
+                Guest::Classifier(g) => g
+                    .call_classify(store, event)?
+                    .map(StageOutput::Classification),
+                Guest::Enricher(g) => g.call_enrich(store, event)?.map(StageOutput::Enrichment),
+                Guest::Redactor(g) => g.call_redact(store, event)?.map(StageOutput::Edits),
+                Guest::Scorer(g) => g
+                    .call_score(store, event, classification)?
+                    .map(StageOutput::Impact),
+            })
+        })?;
+        let output = output.map_err(CallError::Plugin)?;
+        let bytes = output_size(&output);
+        if bytes > limit {
+            return Err(CallError::OutputTooLarge { bytes, limit });
+        }
+        Ok(output)
+    }
+}
+
+fn classify_error(
+    plugin: &Plugin,
+    store: &mut Store<PluginState>,
+    stderr: &GuestOutput,
+    e: wasmtime::Error,
+    timeout_ms: u64,
+) -> CallError {
+    if store.data_mut().limiter.exceeded.take().is_some() {
+        return CallError::MemoryLimit {
+            limit_bytes: plugin.limits.memory_bytes,
+        };
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => CallError::Timeout { timeout_ms },
+        Some(Trap::StackOverflow) => CallError::StackOverflow,
+        Some(Trap::OutOfFuel) => CallError::OutOfFuel {
+            fuel: plugin.limits.fuel.unwrap_or(0),
+        },
+        Some(trap) => CallError::Trap {
+            message: trap.to_string(),
+            stderr: stderr.take_last_line(),
+        },
+        None => CallError::Trap {
+            message: format!("{e:#}"),
+            stderr: stderr.take_last_line(),
+        },
+    }
+}
+
+fn attributes_size(attrs: &[Attribute]) -> usize {
+    attrs
+        .iter()
+        .map(|a| {
+            a.key.len()
+                + match &a.value {
+                    Value::Text(s) => s.len(),
+                    _ => 8,
+                }
+        })
+        .sum()
+}
+
+fn output_size(output: &StageOutput) -> usize {
+    match output {
+        StageOutput::Classification(None) => 0,
+        StageOutput::Classification(Some(c)) => {
+            c.code.len()
+                + c.taxonomy.len()
+                + c.category.iter().map(String::len).sum::<usize>()
+                + c.fingerprint
+                    .iter()
+                    .flatten()
+                    .map(String::len)
+                    .sum::<usize>()
+        }
+        StageOutput::Enrichment(e) => {
+            e.tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+                + attributes_size(&e.attributes)
+        }
+        StageOutput::Edits(edits) => edits
+            .iter()
+            .map(|e| {
+                e.path.len()
+                    + match &e.action {
+                        Redaction::Replace(s) => s.len(),
+                        Redaction::Remove => 0,
+                    }
+            })
+            .sum(),
+        StageOutput::Impact(i) => {
+            i.factors
+                .iter()
+                .map(|f| f.name.len() + f.detail.len() + 24)
+                .sum::<usize>()
+                + i.revenue_at_risk.as_ref().map_or(0, |m| m.currency.len())
+        }
+    }
+}
+
+/// Instantiates the plugin once and asks for its metadata.
+pub(crate) fn read_metadata(plugin: &Plugin) -> Result<PluginMetadata, CallError> {
+    // The instance needs an `Arc` but the plugin is still being built: use a
+    // store directly.
+    let (mut store, stderr) = new_store(plugin);
+    store.set_epoch_deadline(ticks(CONFIGURE_TIMEOUT_MS));
+    // Fails when fuel is not metered at all: then there is nothing to top up.
+    let _ = store.set_fuel(u64::MAX / 2);
+    let err = |store: &mut Store<PluginState>, e| {
+        classify_error(plugin, store, &stderr, e, CONFIGURE_TIMEOUT_MS)
+    };
+    let instance = match plugin.pre.instantiate(&mut store) {
+        Ok(i) => i,
+        Err(e) => return Err(err(&mut store, e)),
+    };
+    let result = match &plugin.indices {
+        RoleIndices::Classifier(i) => i
+            .load(&mut store, &instance)
+            .and_then(|g| g.call_metadata(&mut store)),
+        RoleIndices::Enricher(i) => i
+            .load(&mut store, &instance)
+            .and_then(|g| g.call_metadata(&mut store)),
+        RoleIndices::Redactor(i) => i
+            .load(&mut store, &instance)
+            .and_then(|g| g.call_metadata(&mut store)),
+        RoleIndices::Scorer(i) => i
+            .load(&mut store, &instance)
+            .and_then(|g| g.call_metadata(&mut store)),
+    };
+    result.map_err(|e| err(&mut store, e))
+}

@@ -1,0 +1,600 @@
+//! Loading a plugin: read and pin the component, compile it (or load it from
+//! the cache), read its role from its exports, refuse imports beyond the
+//! allowed interfaces, and pre-instantiate it.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, InstancePre};
+
+use super::bindings::exports::faultline::plugin::{classifier, enricher, redactor, scorer};
+use super::bindings::faultline::plugin::types::PluginMetadata;
+use super::{Limits, PluginState, Runtime};
+use crate::tables::Tables;
+
+/// The WIT package version this host implements.
+pub const PACKAGE: &str = "faultline:plugin";
+/// Versions of the package this host runs.
+pub const SUPPORTED_VERSIONS: &[&str] = &["0.1.0"];
+
+/// A plugin's role, read from the interface it exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Exports `faultline:plugin/classifier`.
+    Classifier,
+    /// Exports `faultline:plugin/enricher`.
+    Enricher,
+    /// Exports `faultline:plugin/redactor`.
+    Redactor,
+    /// Exports `faultline:plugin/scorer`.
+    Scorer,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 4] = [
+        Role::Classifier,
+        Role::Enricher,
+        Role::Redactor,
+        Role::Scorer,
+    ];
+
+    /// The role's name, which is also its interface's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Classifier => "classifier",
+            Role::Enricher => "enricher",
+            Role::Redactor => "redactor",
+            Role::Scorer => "scorer",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a plugin's component comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// One of the first-party plugins embedded in the binary.
+    Builtin(String),
+    /// A `.wasm` file.
+    Path(PathBuf),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Builtin(name) => write!(f, "builtin {name:?}"),
+            Source::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// Why a plugin could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The engine could not be built.
+    #[error("cannot set up the wasm engine: {0}")]
+    Engine(String),
+    /// The file could not be read.
+    #[error("plugin {plugin:?}: cannot read {path}: {reason}")]
+    Read {
+        /// Plugin name.
+        plugin: String,
+        /// Path.
+        path: String,
+        /// OS error.
+        reason: String,
+    },
+    /// No builtin of that name.
+    #[error("plugin {plugin:?}: there is no builtin plugin {name:?}; builtins are {known}")]
+    UnknownBuiltin {
+        /// Plugin name.
+        plugin: String,
+        /// Requested builtin.
+        name: String,
+        /// Known builtins.
+        known: String,
+    },
+    /// The digest does not match the pin.
+    #[error(
+        "plugin {plugin:?}: sha256 of {source_desc} is {actual}, but the config pins {expected}; refusing to load it"
+    )]
+    DigestMismatch {
+        /// Plugin name.
+        plugin: String,
+        /// Where the bytes came from.
+        source_desc: String,
+        /// Pinned digest.
+        expected: String,
+        /// Actual digest.
+        actual: String,
+    },
+    /// Not a component.
+    #[error(
+        "plugin {plugin:?}: {source_desc} is not a WebAssembly component ({reason}); build it for wasm32-wasip2 or wrap a core module with `wasm-tools component new`"
+    )]
+    NotAComponent {
+        /// Plugin name.
+        plugin: String,
+        /// Where the bytes came from.
+        source_desc: String,
+        /// Why.
+        reason: String,
+    },
+    /// Compilation failed.
+    #[error("plugin {plugin:?}: cannot compile {source_desc}: {reason}")]
+    Compile {
+        /// Plugin name.
+        plugin: String,
+        /// Where the bytes came from.
+        source_desc: String,
+        /// Compiler message.
+        reason: String,
+    },
+    /// Exports no role interface.
+    #[error(
+        "plugin {plugin:?}: not a faultline plugin: it exports none of faultline:plugin/{{classifier,enricher,redactor,scorer}}@0.1.0 (its exports: {exports})"
+    )]
+    NoRole {
+        /// Plugin name.
+        plugin: String,
+        /// What it exports.
+        exports: String,
+    },
+    /// Exports a role of an unsupported version.
+    #[error(
+        "plugin {plugin:?}: built against {found}, which this host does not support; supported versions of {PACKAGE}: {supported}"
+    )]
+    UnsupportedVersion {
+        /// Plugin name.
+        plugin: String,
+        /// The export found.
+        found: String,
+        /// Supported versions.
+        supported: String,
+    },
+    /// Exports more than one role.
+    #[error("plugin {plugin:?}: exports several roles ({roles}); a plugin has exactly one")]
+    SeveralRoles {
+        /// Plugin name.
+        plugin: String,
+        /// Roles found.
+        roles: String,
+    },
+    /// The config expects another role.
+    #[error(
+        "plugin {plugin:?}: the component is a {actual}, but the config declares it as a {expected}"
+    )]
+    WrongRole {
+        /// Plugin name.
+        plugin: String,
+        /// Declared role.
+        expected: Role,
+        /// Role the component exports.
+        actual: Role,
+    },
+    /// Imports something the host does not grant.
+    #[error(
+        "plugin {plugin:?}: imports {import}, which faultline does not grant ({why}); plugins may import only faultline:plugin/host and {allowed}"
+    )]
+    ForbiddenImport {
+        /// Plugin name.
+        plugin: String,
+        /// The import.
+        import: String,
+        /// Why it is refused.
+        why: &'static str,
+        /// What is allowed for this plugin.
+        allowed: &'static str,
+    },
+    /// Imports and exports do not type-check against the host.
+    #[error("plugin {plugin:?}: does not link against this host: {reason}")]
+    Link {
+        /// Plugin name.
+        plugin: String,
+        /// Linker message.
+        reason: String,
+    },
+    /// Instantiating or calling `metadata` failed.
+    #[error("plugin {plugin:?}: {reason}")]
+    Metadata {
+        /// Plugin name.
+        plugin: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// Pre-resolved export indices of the role interface.
+#[derive(Clone)]
+pub(crate) enum RoleIndices {
+    Classifier(classifier::GuestIndices),
+    Enricher(enricher::GuestIndices),
+    Redactor(redactor::GuestIndices),
+    Scorer(scorer::GuestIndices),
+}
+
+/// A loaded, checked, pre-instantiated plugin.
+pub struct Plugin {
+    /// Name in the config.
+    pub name: Arc<str>,
+    /// Where it came from.
+    pub source: Source,
+    /// Role read from its exports.
+    pub role: Role,
+    /// Name, version and description it reports.
+    pub metadata: PluginMetadata,
+    /// `sha256:` + hex digest of the component bytes.
+    pub digest: String,
+    /// Size of the component in bytes.
+    pub size: usize,
+    /// Its limits.
+    pub limits: Limits,
+    /// Whether it is trusted (untrusted plugins must run after enrichers and a redactor).
+    pub trusted: bool,
+    /// Import names of the component.
+    pub imports: Vec<String>,
+    /// Export names of the component.
+    pub exports: Vec<String>,
+    /// Whether the compiled code came from the cache.
+    pub cached: bool,
+    pub(crate) pre: InstancePre<PluginState>,
+    pub(crate) indices: RoleIndices,
+    pub(crate) tables: Arc<Tables>,
+    pub(crate) granted: Arc<[String]>,
+}
+
+/// What a plugin declaration needs to be loaded.
+pub struct PluginSpec<'a> {
+    /// Name in the config.
+    pub name: &'a str,
+    /// Where the component comes from.
+    pub source: Source,
+    /// Pinned digest (hex, with or without `sha256:`).
+    pub sha256: Option<&'a str>,
+    /// Limits.
+    pub limits: Limits,
+    /// Whether the plugin is trusted.
+    pub trusted: bool,
+    /// Tables it may read.
+    pub granted: Vec<String>,
+}
+
+/// Interfaces (by prefix, version excluded) any plugin may import.
+const ALLOWED_ALWAYS: &[&str] = &[
+    "faultline:plugin/host@",
+    "faultline:plugin/types@",
+    "wasi:clocks/monotonic-clock@",
+    "wasi:clocks/wall-clock@",
+    "wasi:random/random@",
+    "wasi:random/insecure@",
+    "wasi:random/insecure-seed@",
+    "wasi:io/error@",
+    "wasi:io/streams@",
+    "wasi:io/poll@",
+    "wasi:cli/stdout@",
+    "wasi:cli/stderr@",
+    "wasi:cli/exit@",
+    "wasi:cli/terminal-input@",
+    "wasi:cli/terminal-output@",
+    "wasi:cli/terminal-stdin@",
+    "wasi:cli/terminal-stdout@",
+    "wasi:cli/terminal-stderr@",
+    // Linked but empty for every plugin: no variables, no arguments, no input.
+    // Rust's standard library imports them whether or not a plugin uses them.
+    "wasi:cli/environment@",
+    "wasi:cli/stdin@",
+];
+
+fn import_verdict(import: &str) -> Result<(), &'static str> {
+    if ALLOWED_ALWAYS.iter().any(|p| import.starts_with(p)) {
+        return Ok(());
+    }
+    Err(if import.starts_with("wasi:filesystem/") {
+        "plugins get no file access"
+    } else if import.starts_with("wasi:sockets/") || import.starts_with("wasi:http/") {
+        "plugins get no network access"
+    } else {
+        "it is not a faultline or allowed WASI interface"
+    })
+}
+
+/// The allowed interfaces, for error messages.
+const ALLOWED_TEXT: &str = "wasi:{clocks,random,io,cli/stdout,cli/stderr,cli/exit,cli/terminal-*} and an empty wasi:cli/{environment,stdin}";
+
+fn hex_digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn engine_key(runtime: &Runtime) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    runtime
+        .engine()
+        .precompile_compatibility_hash()
+        .hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// Compiles `bytes`, or loads the compiled code from the cache.
+fn compile(
+    runtime: &Runtime,
+    plugin: &str,
+    source_desc: &str,
+    bytes: &[u8],
+    digest: &str,
+) -> Result<(Component, bool), LoadError> {
+    let cache_path = runtime.options().cache_dir.as_ref().map(|dir| {
+        dir.join(engine_key(runtime))
+            .join(format!("{digest}.cwasm"))
+    });
+    if let Some(path) = &cache_path
+        && path.exists()
+    {
+        // SAFETY: the cache holds only files this host wrote with `serialize`
+        // for this exact engine configuration (the directory is keyed by it);
+        // a file that fails to load is recompiled and overwritten.
+        match unsafe { Component::deserialize_file(runtime.engine(), path) } {
+            Ok(c) => return Ok((c, true)),
+            Err(e) => {
+                tracing::warn!(plugin, path = %path.display(), "ignoring unusable cache entry: {e}")
+            }
+        }
+    }
+    let component = Component::new(runtime.engine(), bytes).map_err(|e| LoadError::Compile {
+        plugin: plugin.into(),
+        source_desc: source_desc.into(),
+        reason: format!("{e:#}"),
+    })?;
+    if let Some(path) = &cache_path {
+        let written = component.serialize().and_then(|data| {
+            let dir = path.parent().expect("cache path has a parent");
+            std::fs::create_dir_all(dir)?;
+            let tmp = dir.join(format!(".{digest}.{}.tmp", std::process::id()));
+            std::fs::write(&tmp, data)?;
+            std::fs::rename(&tmp, path)?;
+            Ok(())
+        });
+        if let Err(e) = written {
+            tracing::warn!(plugin, path = %path.display(), "cannot write the compiled-component cache: {e}");
+        }
+    }
+    Ok((component, false))
+}
+
+fn read_source(name: &str, source: &Source) -> Result<Vec<u8>, LoadError> {
+    match source {
+        Source::Builtin(b) => crate::builtin::component(b)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| LoadError::UnknownBuiltin {
+                plugin: name.into(),
+                name: b.clone(),
+                known: crate::builtin::NAMES.join(", "),
+            }),
+        Source::Path(p) => std::fs::read(p).map_err(|e| LoadError::Read {
+            plugin: name.into(),
+            path: p.display().to_string(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Finds the role interface among a component's export names.
+fn role_of(plugin: &str, exports: &[String]) -> Result<Role, LoadError> {
+    let mut roles = Vec::new();
+    for export in exports {
+        let Some(rest) = export.strip_prefix("faultline:plugin/") else {
+            continue;
+        };
+        let (iface, version) = rest.split_once('@').unwrap_or((rest, ""));
+        let Some(role) = Role::ALL.into_iter().find(|r| r.name() == iface) else {
+            continue;
+        };
+        if !SUPPORTED_VERSIONS.contains(&version) {
+            return Err(LoadError::UnsupportedVersion {
+                plugin: plugin.into(),
+                found: format!(
+                    "{PACKAGE}@{}",
+                    if version.is_empty() {
+                        "(unversioned)"
+                    } else {
+                        version
+                    }
+                ),
+                supported: SUPPORTED_VERSIONS.join(", "),
+            });
+        }
+        roles.push(role);
+    }
+    match roles.as_slice() {
+        [role] => Ok(*role),
+        [] => Err(LoadError::NoRole {
+            plugin: plugin.into(),
+            exports: if exports.is_empty() {
+                "nothing".into()
+            } else {
+                exports.join(", ")
+            },
+        }),
+        many => Err(LoadError::SeveralRoles {
+            plugin: plugin.into(),
+            roles: many.iter().map(|r| r.name()).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
+/// Checks that `bytes` start like a component rather than a core module.
+fn check_component_header(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err("no WebAssembly header".into());
+    }
+    if bytes[6..8] == [1, 0] {
+        Ok(())
+    } else {
+        Err("this is a core module".into())
+    }
+}
+
+impl Plugin {
+    /// Loads and checks a plugin.
+    pub fn load(
+        runtime: &Runtime,
+        spec: PluginSpec<'_>,
+        tables: Arc<Tables>,
+    ) -> Result<Plugin, LoadError> {
+        let name = spec.name;
+        let bytes = read_source(name, &spec.source)?;
+        let source_desc = spec.source.to_string();
+        let digest = hex_digest(&bytes);
+        if let Some(expected) = spec.sha256 {
+            let expected = expected.trim_start_matches("sha256:").to_ascii_lowercase();
+            if expected != digest {
+                return Err(LoadError::DigestMismatch {
+                    plugin: name.into(),
+                    source_desc,
+                    expected,
+                    actual: digest,
+                });
+            }
+        }
+        check_component_header(&bytes).map_err(|reason| LoadError::NotAComponent {
+            plugin: name.into(),
+            source_desc: source_desc.clone(),
+            reason,
+        })?;
+        let (component, cached) = compile(runtime, name, &source_desc, &bytes, &digest)?;
+        let ty = component.component_type();
+        let engine = runtime.engine();
+        let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
+        let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
+        let role = role_of(name, &exports)?;
+        for import in &imports {
+            import_verdict(import).map_err(|why| LoadError::ForbiddenImport {
+                plugin: name.into(),
+                import: import.clone(),
+                why,
+                allowed: ALLOWED_TEXT,
+            })?;
+        }
+        let link = |e: wasmtime::Error| LoadError::Link {
+            plugin: name.into(),
+            reason: format!("{e:#}"),
+        };
+        let pre = runtime.linker().instantiate_pre(&component).map_err(link)?;
+        let indices = match role {
+            Role::Classifier => {
+                RoleIndices::Classifier(classifier::GuestIndices::new(&pre).map_err(link)?)
+            }
+            Role::Enricher => {
+                RoleIndices::Enricher(enricher::GuestIndices::new(&pre).map_err(link)?)
+            }
+            Role::Redactor => {
+                RoleIndices::Redactor(redactor::GuestIndices::new(&pre).map_err(link)?)
+            }
+            Role::Scorer => RoleIndices::Scorer(scorer::GuestIndices::new(&pre).map_err(link)?),
+        };
+        let mut plugin = Plugin {
+            name: name.into(),
+            source: spec.source,
+            role,
+            metadata: PluginMetadata {
+                name: String::new(),
+                version: String::new(),
+                description: String::new(),
+            },
+            digest: format!("sha256:{digest}"),
+            size: bytes.len(),
+            limits: spec.limits,
+            trusted: spec.trusted,
+            imports,
+            exports,
+            cached,
+            pre,
+            indices,
+            tables,
+            granted: spec.granted.into(),
+        };
+        plugin.metadata =
+            super::instance::read_metadata(&plugin).map_err(|e| LoadError::Metadata {
+                plugin: name.into(),
+                reason: format!("calling metadata failed: {e}"),
+            })?;
+        Ok(plugin)
+    }
+}
+
+/// Loads a component file on its own (no config) for `faultline plugin inspect`.
+pub fn inspect(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadError> {
+    let spec = PluginSpec {
+        name: path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("plugin"),
+        source: Source::Path(path.to_path_buf()),
+        sha256: None,
+        limits: Limits::default(),
+        trusted: true,
+        granted: Vec::new(),
+    };
+    Plugin::load(runtime, spec, Arc::new(Tables::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_are_checked_by_interface() {
+        assert!(import_verdict("wasi:clocks/wall-clock@0.2.3").is_ok());
+        assert!(import_verdict("faultline:plugin/host@0.1.0").is_ok());
+        assert!(import_verdict("wasi:cli/environment@0.2.3").is_ok());
+        assert_eq!(
+            import_verdict("wasi:filesystem/preopens@0.2.3"),
+            Err("plugins get no file access")
+        );
+        assert_eq!(
+            import_verdict("wasi:sockets/tcp@0.2.0"),
+            Err("plugins get no network access")
+        );
+    }
+
+    #[test]
+    fn roles_and_versions_come_from_exports() {
+        let e = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            role_of("p", &e(&["faultline:plugin/redactor@0.1.0"])).unwrap(),
+            Role::Redactor
+        );
+        let err = role_of("p", &e(&["faultline:plugin/scorer@0.2.0"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("faultline:plugin@0.2.0") && err.contains("0.1.0"),
+            "{err}"
+        );
+        let err = role_of("p", &e(&["wasi:cli/run@0.2.0"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not a faultline plugin") && err.contains("wasi:cli/run@0.2.0"),
+            "{err}"
+        );
+        assert!(
+            role_of(
+                "p",
+                &e(&[
+                    "faultline:plugin/scorer@0.1.0",
+                    "faultline:plugin/redactor@0.1.0"
+                ])
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! The Wasm runtime: one wasmtime `Engine` (component model, pooling allocator,
+//! epoch interruption), the linker with the host's capabilities, the on-disk
+//! cache of compiled components, and loading and checking plugin components.
+
+pub mod bindings;
+mod instance;
+mod limits;
+pub mod load;
+mod stdio;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+pub use instance::{CallError, Instance, StageOutput};
+pub use limits::{Limits, MemoryLimiter};
+pub use load::{LoadError, Plugin, Role, Source, inspect};
+
+use crate::tables::Tables;
+use bindings::faultline::plugin::host::{self as host_api, LogLevel, LookupError};
+
+/// How often the epoch ticks; the unit of every per-call deadline.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// What a store carries: the deny-all WASI context, the plugin's limits and the
+/// tables it was granted.
+pub struct PluginState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    plugin: Arc<str>,
+    tables: Arc<Tables>,
+    granted: Arc<[String]>,
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl host_api::Host for PluginState {
+    fn log(&mut self, level: LogLevel, message: String) {
+        let plugin = &*self.plugin;
+        match level {
+            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+            LogLevel::Info => tracing::info!(plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+            LogLevel::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+
+    fn lookup(
+        &mut self,
+        table: String,
+        key: String,
+    ) -> Result<Option<Vec<(String, String)>>, LookupError> {
+        if !self.granted.contains(&table) {
+            return Err(if self.tables.contains(&table) {
+                LookupError::NotGranted(table)
+            } else {
+                LookupError::UnknownTable(table)
+            });
+        }
+        self.tables
+            .lookup(&table, &key)
+            .map(|row| row.map(|r| r.to_vec()))
+            .ok_or(LookupError::UnknownTable(table))
+    }
+}
+
+/// Engine-wide settings, fixed before any plugin is compiled.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Where compiled components are cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Largest memory any plugin may use, in bytes (sizes the pooling allocator).
+    pub max_memory_bytes: u64,
+    /// Whether any plugin has a fuel limit (fuel metering costs every plugin).
+    pub fuel: bool,
+    /// How many instances may be alive at once.
+    pub max_instances: u32,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            cache_dir: default_cache_dir(),
+            max_memory_bytes: Limits::default().memory_bytes,
+            fuel: false,
+            max_instances: 1000,
+        }
+    }
+}
+
+/// `$FAULTLINE_CACHE_DIR`, else `$XDG_CACHE_HOME/faultline`, else `~/.cache/faultline`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("FAULTLINE_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(dir).join("faultline"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("faultline"))
+}
+
+/// Increments the engine's epoch every [`EPOCH_TICK`] until dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("faultline-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch thread");
+        EpochTicker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The engine, the linker and the epoch ticker; shared by every plugin.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    options: RuntimeOptions,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// Builds the engine and linker.
+    pub fn new(options: RuntimeOptions) -> Result<Runtime, LoadError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.consume_fuel(options.fuel);
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(options.max_instances);
+        pool.total_core_instances(options.max_instances * 4);
+        pool.total_memories(options.max_instances * 2);
+        pool.total_tables(options.max_instances * 4);
+        pool.max_memories_per_component(4);
+        pool.max_tables_per_component(8);
+        pool.max_core_instances_per_component(64);
+        pool.table_elements(100_000);
+        pool.max_memory_size(options.max_memory_bytes as usize);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| LoadError::Engine(e.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        host_api::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        let ticker = EpochTicker::start(engine.clone());
+        Ok(Runtime {
+            engine,
+            linker,
+            options,
+            _ticker: ticker,
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The options the runtime was built with.
+    pub fn options(&self) -> &RuntimeOptions {
+        &self.options
+    }
+
+    pub(crate) fn linker(&self) -> &Linker<PluginState> {
+        &self.linker
+    }
+}

@@ -1,0 +1,422 @@
+//! Rule-based classifier: maps exception types, messages, modules, loggers and
+//! HTTP statuses to stable hierarchical codes of a symptom or root-cause taxonomy.
+//!
+//! Rules are tried in order, operator rules from the stage config first, then
+//! the built-in taxonomy (unless `builtin = false`); the first rule whose every
+//! condition holds wins.
+
+mod builtin;
+
+use faultline_sdk::{Classification, Classifier, Event, Level, PluginError, Severity, Value};
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+/// Which of a rule's two codes to report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaxonomyKind {
+    /// What users and operators observe (`availability`, `latency`, ...).
+    #[default]
+    Symptom,
+    /// Why it happened (`infrastructure.database`, `code.defect`, ...).
+    RootCause,
+}
+
+/// Stage config of the classifier.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `taxonomy = "symptom"` or `"root-cause"`.
+    pub taxonomy: TaxonomyKind,
+    /// `builtin = false` disables the built-in rules.
+    pub builtin: bool,
+    /// Operator rules, tried before the built-in ones.
+    pub rules: Vec<RuleConfig>,
+    /// `fallback = true` classifies events no rule matches as `UNCLASSIFIED`.
+    pub fallback: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            taxonomy: TaxonomyKind::Symptom,
+            builtin: true,
+            rules: Vec::new(),
+            fallback: true,
+        }
+    }
+}
+
+/// One rule as written in the stage config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Stable code, e.g. `"PAY.GATEWAY.DECLINED"`.
+    pub code: String,
+    /// Category path, e.g. `["dependency", "payments"]`.
+    pub category: Vec<String>,
+    /// Root-cause code; defaults to `code`.
+    #[serde(default)]
+    pub cause_code: Option<String>,
+    /// Root-cause category path; defaults to `category`.
+    #[serde(default)]
+    pub cause_category: Option<Vec<String>>,
+    /// `low`, `medium`, `high` or `critical`.
+    #[serde(default = "default_severity")]
+    pub severity: SeverityName,
+    /// Confidence from 0.0 to 1.0.
+    #[serde(default = "default_confidence")]
+    pub confidence: f32,
+    /// Conditions; all given ones must hold.
+    #[serde(rename = "match")]
+    pub conditions: MatchConfig,
+}
+
+fn default_severity() -> SeverityName {
+    SeverityName::Medium
+}
+
+fn default_confidence() -> f32 {
+    0.9
+}
+
+/// A severity as written in config.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum SeverityName {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<SeverityName> for Severity {
+    fn from(s: SeverityName) -> Self {
+        match s {
+            SeverityName::Low => Severity::Low,
+            SeverityName::Medium => Severity::Medium,
+            SeverityName::High => Severity::High,
+            SeverityName::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// Conditions of a rule; regexes are case-insensitive.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchConfig {
+    /// Regex on any exception's type.
+    pub exception_type: Option<String>,
+    /// Regex on the message or any exception's value.
+    pub message: Option<String>,
+    /// Regex on any exception's module or frame module.
+    pub module: Option<String>,
+    /// Regex on the logger name.
+    pub logger: Option<String>,
+    /// HTTP status range, inclusive: `[500, 599]`.
+    pub http_status: Option<[u16; 2]>,
+}
+
+struct Rule {
+    symptom: (String, Vec<String>),
+    cause: (String, Vec<String>),
+    severity: Severity,
+    confidence: f32,
+    exception_type: Option<Regex>,
+    message: Option<Regex>,
+    module: Option<Regex>,
+    logger: Option<Regex>,
+    http_status: Option<[u16; 2]>,
+}
+
+fn compile(
+    code: &str,
+    field: &str,
+    pattern: &Option<String>,
+) -> Result<Option<Regex>, PluginError> {
+    pattern
+        .as_deref()
+        .map(|p| {
+            RegexBuilder::new(p)
+                .case_insensitive(true)
+                .build()
+                .map_err(|e| {
+                    PluginError::InvalidConfig(format!(
+                        "rule {code:?}: match.{field} is not a valid regex: {e}"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+impl Rule {
+    fn from_config(rule: &RuleConfig) -> Result<Rule, PluginError> {
+        let code = &rule.code;
+        if code.is_empty() {
+            return Err(PluginError::InvalidConfig(
+                "a rule has an empty code".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&rule.confidence) {
+            return Err(PluginError::InvalidConfig(format!(
+                "rule {code:?}: confidence {} is outside 0.0..=1.0",
+                rule.confidence
+            )));
+        }
+        let m = &rule.conditions;
+        if m.exception_type.is_none()
+            && m.message.is_none()
+            && m.module.is_none()
+            && m.logger.is_none()
+            && m.http_status.is_none()
+        {
+            return Err(PluginError::InvalidConfig(format!(
+                "rule {code:?} has no conditions; give at least one of match.exception_type, message, module, logger, http_status"
+            )));
+        }
+        Ok(Rule {
+            symptom: (code.clone(), rule.category.clone()),
+            cause: (
+                rule.cause_code.clone().unwrap_or_else(|| code.clone()),
+                rule.cause_category
+                    .clone()
+                    .unwrap_or_else(|| rule.category.clone()),
+            ),
+            severity: rule.severity.into(),
+            confidence: rule.confidence,
+            exception_type: compile(code, "exception_type", &m.exception_type)?,
+            message: compile(code, "message", &m.message)?,
+            module: compile(code, "module", &m.module)?,
+            logger: compile(code, "logger", &m.logger)?,
+            http_status: m.http_status,
+        })
+    }
+
+    fn matches(&self, facts: &Facts<'_>) -> bool {
+        if let Some(re) = &self.exception_type
+            && !facts.exception_types.iter().any(|t| re.is_match(t))
+        {
+            return false;
+        }
+        if let Some(re) = &self.message
+            && !facts.messages.iter().any(|m| re.is_match(m))
+        {
+            return false;
+        }
+        if let Some(re) = &self.module
+            && !facts.modules.iter().any(|m| re.is_match(m))
+        {
+            return false;
+        }
+        if let Some(re) = &self.logger
+            && !facts.logger.is_some_and(|l| re.is_match(l))
+        {
+            return false;
+        }
+        if let Some([lo, hi]) = self.http_status
+            && !facts.http_status.is_some_and(|s| (lo..=hi).contains(&s))
+        {
+            return false;
+        }
+        true
+    }
+}
+
+/// What the rules look at, gathered once per event.
+struct Facts<'a> {
+    exception_types: Vec<&'a str>,
+    messages: Vec<&'a str>,
+    modules: Vec<&'a str>,
+    logger: Option<&'a str>,
+    http_status: Option<u16>,
+}
+
+const STATUS_TAGS: [&str; 4] = ["http.status_code", "status_code", "http.status", "status"];
+const STATUS_ATTRIBUTES: [&str; 2] = ["contexts.response.status_code", "extra.status_code"];
+
+fn http_status(event: &Event) -> Option<u16> {
+    let valid = |s: u16| (100..=599).contains(&s).then_some(s);
+    for (key, value) in &event.tags {
+        if STATUS_TAGS.contains(&key.as_str())
+            && let Some(s) = value.trim().parse().ok().and_then(valid)
+        {
+            return Some(s);
+        }
+    }
+    for attr in &event.attributes {
+        if STATUS_ATTRIBUTES.contains(&attr.key.as_str()) {
+            let status = match &attr.value {
+                Value::Integer(i) => u16::try_from(*i).ok(),
+                Value::Text(t) => t.trim().parse().ok(),
+                _ => None,
+            };
+            if let Some(s) = status.and_then(valid) {
+                return Some(s);
+            }
+        }
+    }
+    None
+}
+
+impl<'a> Facts<'a> {
+    fn gather(event: &'a Event) -> Facts<'a> {
+        let mut facts = Facts {
+            exception_types: Vec::new(),
+            messages: Vec::new(),
+            modules: Vec::new(),
+            logger: event.logger.as_deref(),
+            http_status: http_status(event),
+        };
+        if let Some(m) = &event.message {
+            facts.messages.push(m);
+        }
+        for exc in &event.exceptions {
+            facts.exception_types.push(&exc.type_);
+            if let Some(v) = &exc.value {
+                facts.messages.push(v);
+            }
+            if let Some(m) = &exc.module {
+                facts.modules.push(m);
+            }
+            for frame in &exc.frames {
+                if let Some(m) = &frame.module {
+                    facts.modules.push(m);
+                }
+            }
+        }
+        facts
+    }
+}
+
+/// The taxonomy classifier.
+pub struct Taxonomy {
+    kind: TaxonomyKind,
+    rules: Vec<Rule>,
+    fallback: bool,
+}
+
+impl Taxonomy {
+    fn taxonomy_name(&self) -> &'static str {
+        match self.kind {
+            TaxonomyKind::Symptom => "faultline-symptom/1",
+            TaxonomyKind::RootCause => "faultline-root-cause/1",
+        }
+    }
+}
+
+/// Replaces digits, hex ids and UUIDs with placeholders so that messages that
+/// differ only in ids group together.
+pub fn normalize_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for word in message.split_inclusive(|c: char| c.is_whitespace()) {
+        let trimmed = word.trim_end();
+        let tail = &word[trimmed.len()..];
+        let core = trimmed.trim_matches(|c: char| "\"'()[]{},;:.".contains(c));
+        let has_digit = core.bytes().any(|b| b.is_ascii_digit());
+        let hexish = core.len() >= 8 && core.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+        if !core.is_empty() && (hexish || has_digit) {
+            let start = trimmed.find(core).unwrap_or(0);
+            out.push_str(&trimmed[..start]);
+            out.push_str(if hexish { "<id>" } else { "<n>" });
+            out.push_str(&trimmed[start + core.len()..]);
+        } else {
+            out.push_str(trimmed);
+        }
+        out.push_str(tail);
+    }
+    out
+}
+
+/// A grouping fingerprint: the code, then the innermost exception type and its
+/// innermost in-app frame, or else the normalised message.
+fn fingerprint(code: &str, event: &Event) -> Vec<String> {
+    let mut parts = vec![code.to_string()];
+    if let Some(exc) = event.exceptions.last() {
+        parts.push(exc.type_.clone());
+        let frame = exc
+            .frames
+            .iter()
+            .rev()
+            .find(|f| f.in_app == Some(true))
+            .or_else(|| exc.frames.last());
+        if let Some(f) = frame {
+            let location = f.module.as_deref().or(f.filename.as_deref()).unwrap_or("?");
+            parts.push(format!(
+                "{location}:{}",
+                f.function.as_deref().unwrap_or("?")
+            ));
+        }
+    } else if let Some(m) = &event.message {
+        parts.push(normalize_message(m));
+    }
+    parts
+}
+
+fn bump(severity: Severity, level: Level) -> Severity {
+    match (level, severity) {
+        (Level::Fatal, _) => Severity::Critical,
+        (Level::Debug | Level::Info, Severity::Critical) => Severity::High,
+        (Level::Debug | Level::Info, Severity::High) => Severity::Medium,
+        _ => severity,
+    }
+}
+
+impl Classifier for Taxonomy {
+    type Config = Config;
+    const DESCRIPTION: &'static str =
+        "rule-based classifier with default symptom and root-cause taxonomies";
+
+    fn new(config: Config) -> Result<Self, PluginError> {
+        let mut rules = config
+            .rules
+            .iter()
+            .map(Rule::from_config)
+            .collect::<Result<Vec<_>, _>>()?;
+        if config.builtin {
+            for rule in builtin::rules() {
+                rules.push(Rule::from_config(&rule)?);
+            }
+        }
+        Ok(Taxonomy {
+            kind: config.taxonomy,
+            rules,
+            fallback: config.fallback,
+        })
+    }
+
+    fn classify(&mut self, event: &Event) -> Result<Option<Classification>, PluginError> {
+        let facts = Facts::gather(event);
+        let Some(rule) = self.rules.iter().find(|r| r.matches(&facts)) else {
+            if !self.fallback {
+                return Ok(None);
+            }
+            let code = "UNCLASSIFIED".to_string();
+            return Ok(Some(Classification {
+                fingerprint: Some(fingerprint(&code, event)),
+                code,
+                category: vec!["unclassified".into()],
+                taxonomy: self.taxonomy_name().into(),
+                severity: bump(Severity::Medium, event.level),
+                confidence: 0.1,
+            }));
+        };
+        let (code, category) = match self.kind {
+            TaxonomyKind::Symptom => &rule.symptom,
+            TaxonomyKind::RootCause => &rule.cause,
+        };
+        Ok(Some(Classification {
+            fingerprint: Some(fingerprint(code, event)),
+            code: code.clone(),
+            category: category.clone(),
+            taxonomy: self.taxonomy_name().into(),
+            severity: bump(rule.severity, event.level),
+            confidence: rule.confidence,
+        }))
+    }
+}
+
+faultline_sdk::export_classifier!(Taxonomy);
+
+#[cfg(test)]
+mod tests;

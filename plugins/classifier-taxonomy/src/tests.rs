@@ -1,0 +1,185 @@
+use super::*;
+use faultline_sdk::{Frame, new_event, new_exception};
+
+fn classify(config: Config, event: &Event) -> Option<Classification> {
+    Taxonomy::new(config).unwrap().classify(event).unwrap()
+}
+
+fn with_exception(ty: &str, value: &str) -> Event {
+    let mut e = new_event("e1");
+    e.exceptions.push(new_exception(ty, value));
+    e
+}
+
+#[test]
+fn covers_every_top_level_category() {
+    let cases = [
+        (
+            with_exception("ConnectionRefusedError", "[Errno 111] Connection refused"),
+            "AVAILABILITY.CONNECTION",
+        ),
+        (
+            with_exception(
+                "ReadTimeout",
+                "HTTPSConnectionPool: Read timed out. (read timeout=5)",
+            ),
+            "LATENCY.TIMEOUT",
+        ),
+        (
+            with_exception("CardError", "Your card was declined by Stripe"),
+            "DEPENDENCY.PAYMENT",
+        ),
+        (
+            with_exception(
+                "IntegrityError",
+                "duplicate key value violates unique constraint \"orders_pkey\"",
+            ),
+            "DATA.CONSTRAINT",
+        ),
+        (
+            with_exception("PermissionDenied", "user may not delete invoices"),
+            "SECURITY.AUTHORIZATION",
+        ),
+        (with_exception("MemoryError", ""), "CAPACITY.MEMORY"),
+        (
+            with_exception("ImproperlyConfigured", "SECRET_KEY must not be empty"),
+            "CONFIG.MISSING",
+        ),
+        (
+            with_exception("ValidationError", "email: invalid email"),
+            "INPUT.VALIDATION",
+        ),
+    ];
+    for (event, code) in cases {
+        let c = classify(Config::default(), &event).unwrap();
+        assert_eq!(c.code, code, "for {:?}", event.exceptions[0].type_);
+        assert_eq!(
+            c.category[0],
+            code.split('.').next().unwrap().to_ascii_lowercase()
+        );
+    }
+}
+
+#[test]
+fn root_cause_taxonomy_reports_the_cause_code() {
+    let mut event = with_exception("OperationalError", "could not connect to server");
+    event.exceptions[0].module = Some("psycopg2".into());
+    let config = Config {
+        taxonomy: TaxonomyKind::RootCause,
+        ..Config::default()
+    };
+    let c = classify(config, &event).unwrap();
+    assert_eq!(c.code, "INFRA.DATABASE");
+    assert_eq!(c.category, vec!["infra", "database"]);
+    assert_eq!(c.taxonomy, "faultline-root-cause/1");
+}
+
+#[test]
+fn http_status_from_tags() {
+    let mut event = new_event("e2");
+    event.message = Some("request failed".into());
+    event.tags.push(("http.status_code".into(), "503".into()));
+    assert_eq!(
+        classify(Config::default(), &event).unwrap().code,
+        "AVAILABILITY.UNAVAILABLE"
+    );
+    event.tags[0].1 = "404".into();
+    assert_eq!(
+        classify(Config::default(), &event).unwrap().code,
+        "INPUT.NOT_FOUND"
+    );
+}
+
+#[test]
+fn operator_rules_come_first_and_logger_matches() {
+    let config: Config = faultline_sdk::parse_config(
+        r#"{"rules": [{"code": "BILLING.LEDGER", "category": ["billing", "ledger"],
+            "severity": "critical", "match": {"logger": "^billing\\.", "message": "ledger"}}]}"#,
+    )
+    .unwrap();
+    let mut event = with_exception("TimeoutError", "ledger write timed out");
+    event.logger = Some("billing.ledger".into());
+    let c = classify(config.clone(), &event).unwrap();
+    assert_eq!(c.code, "BILLING.LEDGER");
+    assert_eq!(c.severity, Severity::Critical);
+    event.logger = Some("web".into());
+    assert_eq!(classify(config, &event).unwrap().code, "LATENCY.TIMEOUT");
+}
+
+#[test]
+fn bad_rules_are_config_errors() {
+    let bad_regex = r#"{"rules": [{"code": "X", "category": [], "match": {"message": "("}}]}"#;
+    let err = Taxonomy::new(faultline_sdk::parse_config(bad_regex).unwrap())
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("match.message is not a valid regex"),
+        "{err}"
+    );
+    let no_conditions = r#"{"rules": [{"code": "X", "category": [], "match": {}}]}"#;
+    let err = Taxonomy::new(faultline_sdk::parse_config(no_conditions).unwrap())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("has no conditions"), "{err}");
+    let unknown = faultline_sdk::parse_config::<Config>(r#"{"taxonomy": "symptom", "rulez": []}"#);
+    assert!(unknown.unwrap_err().to_string().contains("rulez"));
+}
+
+#[test]
+fn fingerprint_uses_in_app_frame_and_is_stable() {
+    let mut event = with_exception("KeyError", "'customer_42'");
+    let frame = |module: &str, function: &str, in_app| Frame {
+        function: Some(function.into()),
+        module: Some(module.into()),
+        filename: None,
+        abs_path: None,
+        lineno: Some(10),
+        colno: None,
+        in_app: Some(in_app),
+        vars: vec![],
+    };
+    event.exceptions[0].frames = vec![
+        frame("app.views", "checkout", true),
+        frame("dict", "get", false),
+    ];
+    let a = classify(Config::default(), &event).unwrap();
+    event.exceptions[0].value = Some("'customer_43'".into());
+    let b = classify(Config::default(), &event).unwrap();
+    assert_eq!(a.fingerprint, b.fingerprint);
+    assert_eq!(
+        a.fingerprint.unwrap(),
+        vec!["DEFECT.BOUNDS", "KeyError", "app.views:checkout"]
+    );
+}
+
+#[test]
+fn message_fingerprint_strips_ids() {
+    assert_eq!(
+        normalize_message("order 1234 failed for user 9f86d081884c7d65 (retry 3)"),
+        "order <n> failed for user <id> (retry <n>)"
+    );
+}
+
+#[test]
+fn unmatched_events_fall_back_or_not() {
+    let mut event = new_event("e3");
+    event.message = Some("something odd".into());
+    let c = classify(Config::default(), &event).unwrap();
+    assert_eq!(c.code, "UNCLASSIFIED");
+    let strict = Config {
+        fallback: false,
+        ..Config::default()
+    };
+    assert!(classify(strict, &event).is_none());
+}
+
+#[test]
+fn fatal_level_raises_severity() {
+    let mut event = with_exception("ValidationError", "bad");
+    event.level = faultline_sdk::Level::Fatal;
+    assert_eq!(
+        classify(Config::default(), &event).unwrap().severity,
+        Severity::Critical
+    );
+}

@@ -1,0 +1,363 @@
+//! Context enricher: finds the service an event came from in a service-catalog
+//! table and its user in a customer-segment table, and adds what it finds as
+//! `contexts.service.*` / `contexts.customer.*` attributes and a few tags.
+
+use faultline_sdk::{
+    Attribute, Enricher, Enrichment, Event, HostTables, LogLevel, LookupError, PluginError, Row,
+    Tables, Value,
+};
+use serde::Deserialize;
+
+/// Where to read a lookup key from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `server_name`
+    ServerName,
+    /// `logger`; tried whole, then with trailing `.segment`s cut off.
+    Logger,
+    /// `transaction`
+    Transaction,
+    /// `environment`
+    Environment,
+    /// `user.id`
+    UserId,
+    /// `user.email`
+    UserEmail,
+    /// `tag:NAME`
+    Tag(String),
+    /// `attribute:PATH`
+    Attribute(String),
+}
+
+impl<'de> Deserialize<'de> for Source {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match s.as_str() {
+            "server_name" => Source::ServerName,
+            "logger" => Source::Logger,
+            "transaction" => Source::Transaction,
+            "environment" => Source::Environment,
+            "user.id" => Source::UserId,
+            "user.email" => Source::UserEmail,
+            _ => {
+                if let Some(tag) = s.strip_prefix("tag:") {
+                    Source::Tag(tag.to_string())
+                } else if let Some(path) = s.strip_prefix("attribute:") {
+                    Source::Attribute(path.to_string())
+                } else {
+                    return Err(serde::de::Error::custom(format!(
+                        "unknown key source {s:?}; expected server_name, logger, transaction, \
+                         environment, user.id, user.email, tag:NAME or attribute:PATH"
+                    )));
+                }
+            }
+        })
+    }
+}
+
+/// One lookup: a table, where its key comes from, and where the row goes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupConfig {
+    /// `table = "services"`: name of a table granted to the plugin.
+    pub table: String,
+    /// `from = ["tag:service", "server_name"]`: key sources, first hit wins.
+    pub from: Vec<Source>,
+    /// `context = "service"`: row columns are added as `contexts.<context>.<column>`.
+    pub context: String,
+    /// `tags = { team = "owner_team" }`: tag name to column; added as tags.
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// Stage config of the enricher.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The lookups to run, in order.
+    pub lookups: Vec<LookupConfig>,
+    /// `missing_tag = "unowned"`: when the first lookup finds nothing, tag
+    /// `ownership` with this value (so unowned errors are easy to find).
+    pub missing_tag: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let tags = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        Config {
+            lookups: vec![
+                LookupConfig {
+                    table: "services".into(),
+                    from: vec![
+                        Source::Tag("service".into()),
+                        Source::ServerName,
+                        Source::Transaction,
+                        Source::Logger,
+                    ],
+                    context: "service".into(),
+                    tags: tags(&[
+                        ("team", "owner_team"),
+                        ("business_unit", "business_unit"),
+                        ("tier", "tier"),
+                    ]),
+                },
+                LookupConfig {
+                    table: "customers".into(),
+                    from: vec![Source::UserId, Source::Tag("customer_id".into())],
+                    context: "customer".into(),
+                    tags: tags(&[("segment", "segment")]),
+                },
+            ],
+            missing_tag: Some("unowned".into()),
+        }
+    }
+}
+
+/// The context enricher, generic over where tables come from.
+pub struct Context<T: Tables = HostTables> {
+    config: Config,
+    tables: T,
+}
+
+impl<T: Tables> Context<T> {
+    /// An enricher reading tables from `tables`.
+    pub fn with_tables(config: Config, tables: T) -> Result<Self, PluginError> {
+        for l in &config.lookups {
+            if l.from.is_empty() {
+                return Err(PluginError::InvalidConfig(format!(
+                    "lookup of table {:?} has an empty `from` list",
+                    l.table
+                )));
+            }
+            if l.context.is_empty() || l.context.contains('.') {
+                return Err(PluginError::InvalidConfig(format!(
+                    "lookup of table {:?}: context {:?} must be a non-empty name without dots",
+                    l.table, l.context
+                )));
+            }
+        }
+        Ok(Context { config, tables })
+    }
+
+    fn candidates<'e>(event: &'e Event, source: &Source) -> Vec<&'e str> {
+        let one = |v: Option<&'e String>| v.map(|s| vec![s.as_str()]).unwrap_or_default();
+        match source {
+            Source::ServerName => one(event.server_name.as_ref()),
+            Source::Transaction => one(event.transaction.as_ref()),
+            Source::Environment => one(event.environment.as_ref()),
+            Source::UserId => one(event.user.as_ref().and_then(|u| u.id.as_ref())),
+            Source::UserEmail => one(event.user.as_ref().and_then(|u| u.email.as_ref())),
+            Source::Logger => {
+                let Some(logger) = event.logger.as_deref() else {
+                    return Vec::new();
+                };
+                let mut keys = vec![logger];
+                let mut rest = logger;
+                while let Some(i) = rest.rfind('.') {
+                    rest = &rest[..i];
+                    keys.push(rest);
+                }
+                keys
+            }
+            Source::Tag(name) => event
+                .tags
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .collect(),
+            Source::Attribute(path) => event
+                .attributes
+                .iter()
+                .filter(|a| &a.key == path)
+                .filter_map(|a| match &a.value {
+                    Value::Text(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    fn find(&self, event: &Event, lookup: &LookupConfig) -> Result<Option<Row>, PluginError> {
+        for source in &lookup.from {
+            for key in Self::candidates(event, source) {
+                match self.tables.lookup(&lookup.table, key) {
+                    Ok(Some(row)) => return Ok(Some(row)),
+                    Ok(None) => {}
+                    Err(LookupError::UnknownTable(t)) | Err(LookupError::NotGranted(t)) => {
+                        return Err(PluginError::InvalidConfig(format!(
+                            "table {t:?} is not available to this plugin; declare it under \
+                             [tables] and list it in the plugin's `tables`"
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl<T: Tables> Context<T> {
+    /// Computes the enrichment for one event.
+    pub fn enrich_event(&self, event: &Event) -> Result<Enrichment, PluginError> {
+        let mut out = Enrichment {
+            tags: Vec::new(),
+            attributes: Vec::new(),
+        };
+        for (i, lookup) in self.config.lookups.iter().enumerate() {
+            let Some(row) = self.find(event, lookup)? else {
+                if i == 0
+                    && let Some(tag) = &self.config.missing_tag
+                {
+                    out.tags.push(("ownership".into(), tag.clone()));
+                }
+                continue;
+            };
+            for (tag, column) in &lookup.tags {
+                if let Some((_, v)) = row.iter().find(|(c, _)| c == column)
+                    && !v.is_empty()
+                {
+                    out.tags.push((tag.clone(), v.clone()));
+                }
+            }
+            for (column, value) in row {
+                out.attributes.push(Attribute {
+                    key: format!("contexts.{}.{}", lookup.context, escape(&column)),
+                    value: Value::Text(value),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn escape(segment: &str) -> String {
+    segment.replace('\\', "\\\\").replace('.', "\\.")
+}
+
+impl Enricher for Context<HostTables> {
+    type Config = Config;
+    const DESCRIPTION: &'static str =
+        "adds owning team, business unit, tier and customer segment from operator tables";
+
+    fn new(config: Config) -> Result<Self, PluginError> {
+        let tables: Vec<&str> = config.lookups.iter().map(|l| l.table.as_str()).collect();
+        faultline_sdk::log(
+            LogLevel::Debug,
+            &format!("enricher-context configured with tables {tables:?}"),
+        );
+        Context::with_tables(config, HostTables)
+    }
+
+    fn enrich(&mut self, event: &Event) -> Result<Enrichment, PluginError> {
+        self.enrich_event(event)
+    }
+}
+
+faultline_sdk::export_enricher!(Context<HostTables>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_sdk::{MemoryTables, User, new_event};
+
+    fn tables() -> MemoryTables {
+        let mut t = MemoryTables::new();
+        let row = |pairs: &[(&str, &str)]| -> Row {
+            pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        t.insert(
+            "services",
+            "checkout-api",
+            row(&[
+                ("owner_team", "payments"),
+                ("business_unit", "commerce"),
+                ("tier", "1"),
+            ]),
+        );
+        t.insert(
+            "services",
+            "app.billing",
+            row(&[("owner_team", "billing"), ("tier", "2")]),
+        );
+        t.insert(
+            "customers",
+            "u-1",
+            row(&[("segment", "enterprise"), ("plan", "gold")]),
+        );
+        t
+    }
+
+    fn tag<'a>(e: &'a Enrichment, k: &str) -> Option<&'a str> {
+        e.tags.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn service_and_customer_lookups() {
+        let ctx = Context::with_tables(Config::default(), tables()).unwrap();
+        let mut event = new_event("e");
+        event.server_name = Some("checkout-api".into());
+        event.user = Some(User {
+            id: Some("u-1".into()),
+            email: None,
+            username: None,
+            ip_address: None,
+        });
+        let e = ctx.enrich_event(&event).unwrap();
+        assert_eq!(tag(&e, "team"), Some("payments"));
+        assert_eq!(tag(&e, "tier"), Some("1"));
+        assert_eq!(tag(&e, "segment"), Some("enterprise"));
+        assert_eq!(tag(&e, "ownership"), None);
+        let keys: Vec<&str> = e.attributes.iter().map(|a| a.key.as_str()).collect();
+        assert!(keys.contains(&"contexts.service.business_unit"));
+        assert!(keys.contains(&"contexts.customer.plan"));
+    }
+
+    #[test]
+    fn logger_prefixes_and_missing_owner() {
+        let ctx = Context::with_tables(Config::default(), tables()).unwrap();
+        let mut event = new_event("e");
+        event.logger = Some("app.billing.invoices.pdf".into());
+        assert_eq!(
+            tag(&ctx.enrich_event(&event).unwrap(), "team"),
+            Some("billing")
+        );
+        event.logger = Some("other".into());
+        assert_eq!(
+            tag(&ctx.enrich_event(&event).unwrap(), "ownership"),
+            Some("unowned")
+        );
+    }
+
+    #[test]
+    fn ungranted_table_is_reported() {
+        let config: Config = faultline_sdk::parse_config(
+            r#"{"lookups": [{"table": "nope", "from": ["server_name"], "context": "x"}]}"#,
+        )
+        .unwrap();
+        let ctx = Context::with_tables(config, tables()).unwrap();
+        let mut event = new_event("e");
+        event.server_name = Some("a".into());
+        let err = ctx.enrich_event(&event).unwrap_err();
+        assert!(err.message().contains("\"nope\" is not available"), "{err}");
+    }
+
+    #[test]
+    fn bad_sources_are_rejected() {
+        let err = faultline_sdk::parse_config::<Config>(
+            r#"{"lookups": [{"table": "t", "from": ["hostname"], "context": "x"}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.message().contains("unknown key source \"hostname\""),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! Walks every string value of an event a redactor may edit, with the field's
+//! name and, built only on demand, its edit path.
+
+use crate::{Attribute, Event, Value};
+
+/// Which part of the event a string value sits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// `message`, `logger`, `release`, `environment`, `server_name`, `transaction`.
+    Top,
+    /// An exception's type, value or module.
+    Exception,
+    /// A stack frame's function, module, filename or abs_path.
+    Frame,
+    /// A local variable of a stack frame.
+    FrameVar,
+    /// A tag value.
+    Tag,
+    /// A field of the user.
+    User,
+    /// The request's method, URL, query string or cookies.
+    Request,
+    /// A request header value.
+    Header,
+    /// A flattened attribute of text value.
+    Attribute,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Loc<'a> {
+    Top(&'static str),
+    Exception(usize, &'static str),
+    Frame(usize, usize, &'static str),
+    FrameVar(usize, usize, &'a str),
+    Tag(&'a str),
+    User(&'static str),
+    Request(&'static str),
+    Header(&'a str),
+    Attribute(&'a str),
+}
+
+/// One editable string value of an event.
+#[derive(Debug, Clone, Copy)]
+pub struct StringField<'a> {
+    /// The value.
+    pub value: &'a str,
+    /// The field's own name: a header name, tag key, variable name, the last
+    /// segment of an attribute key, or the typed field's name (`email`, `url`, ...).
+    /// Sensitive-key rules match on it.
+    pub key: &'a str,
+    /// Which part of the event the value sits in.
+    pub kind: FieldKind,
+    loc: Loc<'a>,
+}
+
+impl StringField<'_> {
+    /// The path that names this value in an [`crate::Edit`].
+    pub fn path(&self) -> String {
+        match self.loc {
+            Loc::Top(name) => name.to_string(),
+            Loc::Exception(i, name) => format!("exception.values.{i}.{name}"),
+            Loc::Frame(i, j, name) => {
+                format!("exception.values.{i}.stacktrace.frames.{j}.{name}")
+            }
+            Loc::FrameVar(i, j, key) => {
+                format!("exception.values.{i}.stacktrace.frames.{j}.vars.{key}")
+            }
+            Loc::Tag(key) => format!("tags.{key}"),
+            Loc::User(name) => format!("user.{name}"),
+            Loc::Request(name) => format!("request.{name}"),
+            Loc::Header(name) => format!("request.headers.{name}"),
+            Loc::Attribute(key) => key.to_string(),
+        }
+    }
+}
+
+/// The last segment of a flattened key (`extra.card.number` → `number`), or the
+/// closest named segment when the last one is an array index.
+fn last_segment(key: &str) -> &str {
+    let mut segments = key.rsplit('.');
+    let last = segments.next().unwrap_or(key);
+    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+        segments.next().unwrap_or(last)
+    } else {
+        last
+    }
+}
+
+fn text(attr: &Attribute) -> Option<&str> {
+    match &attr.value {
+        Value::Text(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// Calls `f` for every string value of `event` that a redactor may edit.
+pub fn visit_strings<'a>(event: &'a Event, mut f: impl FnMut(&StringField<'a>)) {
+    let mut emit = |value: &'a str, key: &'a str, kind: FieldKind, loc: Loc<'a>| {
+        f(&StringField {
+            value,
+            key,
+            kind,
+            loc,
+        })
+    };
+    let top = [
+        ("message", &event.message),
+        ("logger", &event.logger),
+        ("release", &event.release),
+        ("environment", &event.environment),
+        ("server_name", &event.server_name),
+        ("transaction", &event.transaction),
+    ];
+    for (name, value) in top {
+        if let Some(v) = value {
+            emit(v, name, FieldKind::Top, Loc::Top(name));
+        }
+    }
+    for (i, exc) in event.exceptions.iter().enumerate() {
+        emit(
+            &exc.type_,
+            "type",
+            FieldKind::Exception,
+            Loc::Exception(i, "type"),
+        );
+        for (name, value) in [("value", &exc.value), ("module", &exc.module)] {
+            if let Some(v) = value {
+                emit(v, name, FieldKind::Exception, Loc::Exception(i, name));
+            }
+        }
+        for (j, frame) in exc.frames.iter().enumerate() {
+            let named = [
+                ("function", &frame.function),
+                ("module", &frame.module),
+                ("filename", &frame.filename),
+                ("abs_path", &frame.abs_path),
+            ];
+            for (name, value) in named {
+                if let Some(v) = value {
+                    emit(v, name, FieldKind::Frame, Loc::Frame(i, j, name));
+                }
+            }
+            for var in &frame.vars {
+                if let Some(v) = text(var) {
+                    let key = last_segment(&var.key);
+                    emit(v, key, FieldKind::FrameVar, Loc::FrameVar(i, j, &var.key));
+                }
+            }
+        }
+    }
+    for (key, value) in &event.tags {
+        emit(value, key, FieldKind::Tag, Loc::Tag(key));
+    }
+    if let Some(user) = &event.user {
+        let named = [
+            ("id", &user.id),
+            ("email", &user.email),
+            ("username", &user.username),
+            ("ip_address", &user.ip_address),
+        ];
+        for (name, value) in named {
+            if let Some(v) = value {
+                emit(v, name, FieldKind::User, Loc::User(name));
+            }
+        }
+    }
+    if let Some(req) = &event.request {
+        let named = [
+            ("method", &req.method),
+            ("url", &req.url),
+            ("query_string", &req.query_string),
+            ("cookies", &req.cookies),
+        ];
+        for (name, value) in named {
+            if let Some(v) = value {
+                emit(v, name, FieldKind::Request, Loc::Request(name));
+            }
+        }
+        for (name, value) in &req.headers {
+            emit(value, name, FieldKind::Header, Loc::Header(name));
+        }
+    }
+    for attr in &event.attributes {
+        if let Some(v) = text(attr) {
+            emit(
+                v,
+                last_segment(&attr.key),
+                FieldKind::Attribute,
+                Loc::Attribute(&attr.key),
+            );
+        }
+    }
+}
