@@ -44,7 +44,7 @@ pub enum CallError {
     Trap {
         /// The trap.
         message: String,
-        /// The last line the plugin wrote to stderr before trapping, if any.
+        /// What the plugin wrote to stderr during the call, if anything.
         stderr: Option<String>,
     },
     /// The plugin returned its own error.
@@ -246,6 +246,7 @@ impl Instance {
         f: impl FnOnce(&mut Store<PluginState>, &Guest) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         self.calls += 1;
+        self.stderr.clear();
         self.store.set_epoch_deadline(ticks(timeout_ms));
         if let Some(fuel) = self.plugin.limits.fuel {
             self.store
@@ -313,11 +314,11 @@ fn classify_error(
         },
         Some(trap) => CallError::Trap {
             message: trap.to_string(),
-            stderr: stderr.take_last_line(),
+            stderr: stderr.take_recent(),
         },
         None => CallError::Trap {
             message: format!("{e:#}"),
-            stderr: stderr.take_last_line(),
+            stderr: stderr.take_recent(),
         },
     }
 }

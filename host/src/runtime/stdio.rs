@@ -1,6 +1,6 @@
 //! Guest stdout and stderr: forwarded line by line to tracing, tagged with the
-//! plugin, with the last stderr line kept to explain a trap (a Rust guest
-//! prints its panic message there just before it traps).
+//! plugin, with the lines of the current call kept to explain a trap (a Rust
+//! guest prints its panic message there just before it traps).
 
 use std::sync::{Arc, Mutex};
 
@@ -10,11 +10,13 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 /// Longest line kept before it is forwarded anyway; bounds host memory.
 const MAX_LINE: usize = 4096;
+/// Lines of one call kept to explain a trap.
+const KEPT_LINES: usize = 8;
 
 #[derive(Debug, Default)]
 struct Lines {
     partial: Vec<u8>,
-    last: Option<String>,
+    recent: std::collections::VecDeque<String>,
 }
 
 /// One guest output stream.
@@ -35,11 +37,24 @@ impl GuestOutput {
         }
     }
 
-    /// The last complete (or flushed) line written, if any.
-    pub fn take_last_line(&self) -> Option<String> {
+    /// Forgets the lines of earlier calls.
+    pub fn clear(&self) {
         let mut lines = self.lines.lock().expect("stdio lock");
         Self::emit_partial(&self.plugin, self.stream, &mut lines);
-        lines.last.take()
+        lines.recent.clear();
+    }
+
+    /// The lines written since the last [`GuestOutput::clear`], joined, without
+    /// Rust's hint about backtraces (which cannot be enabled in a plugin).
+    pub fn take_recent(&self) -> Option<String> {
+        let mut lines = self.lines.lock().expect("stdio lock");
+        Self::emit_partial(&self.plugin, self.stream, &mut lines);
+        let text: Vec<String> = lines
+            .recent
+            .drain(..)
+            .filter(|l| !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect();
+        (!text.is_empty()).then(|| text.join(" "))
     }
 
     fn emit_partial(plugin: &str, stream: &str, lines: &mut Lines) {
@@ -53,8 +68,15 @@ impl GuestOutput {
         if line.is_empty() {
             return;
         }
-        tracing::info!(plugin, stream, "{line}");
-        lines.last = Some(line);
+        if stream == "stderr" {
+            tracing::warn!(plugin, stream, "{line}");
+        } else {
+            tracing::info!(plugin, stream, "{line}");
+        }
+        if lines.recent.len() == KEPT_LINES {
+            lines.recent.pop_front();
+        }
+        lines.recent.push_back(line);
     }
 
     fn push(&self, bytes: &[u8]) {

@@ -1,0 +1,221 @@
+//! Hostile plugins: each misbehaviour fails its own event's stage only, with a
+//! message that says what happened, and every other event comes out right.
+
+use serde_json::Value;
+
+use crate::support::{events, faultline, temp_dir, test_plugin, write};
+
+fn hostile_config(dir: &std::path::Path, on_error: &str) -> String {
+    let hostile = test_plugin("hostile");
+    write(
+        dir,
+        "faultline.toml",
+        &format!(
+            r#"
+[plugins.pii]
+builtin = "redactor-pii"
+
+[plugins.hostile]
+path = "{}"
+limits = {{ memory_mb = 16, timeout_ms = 50, max_output_kb = 64 }}
+
+[[chains.default.stages]]
+plugin = "pii"
+
+[[chains.default.stages]]
+plugin = "hostile"
+on_error = "{on_error}"
+"#,
+            hostile.display()
+        ),
+    )
+}
+
+fn hostile_stage(event: &Value) -> &Value {
+    &event["provenance"][1]
+}
+
+const MISBEHAVIOURS: [(&str, &str); 7] = [
+    (
+        "trap",
+        "trapped: wasm trap: wasm `unreachable` instruction executed (plugin stderr: ",
+    ),
+    (
+        "unreachable",
+        "trapped: wasm trap: wasm `unreachable` instruction executed",
+    ),
+    (
+        "loop",
+        "timed out after 50 ms; raise limits.timeout_ms or fix the plugin",
+    ),
+    (
+        "memory",
+        "exceeded its memory limit of 16 MiB; raise limits.memory_mb or fix the plugin",
+    ),
+    ("recurse", "overflowed its stack (unbounded recursion?)"),
+    (
+        "huge",
+        "more than the output limit of 65536 bytes; raise limits.max_output_kb",
+    ),
+    ("error", "failed: deliberate error"),
+];
+
+#[test]
+fn each_misbehaviour_fails_only_its_own_event() {
+    let dir = temp_dir("hostile-skip");
+    let config = hostile_config(&dir, "skip");
+    let mut messages = vec!["ok 1"];
+    for (m, _) in MISBEHAVIOURS {
+        messages.push(m);
+        messages.push("ok after");
+    }
+    messages.push("mail me at someone@example.org");
+    let run = faultline(&["process", "--config", &config], &events(&messages));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.lines();
+    assert_eq!(
+        out.len(),
+        messages.len(),
+        "every event comes out under on_error = skip"
+    );
+    for (event, message) in out.iter().zip(&messages) {
+        let stage = hostile_stage(event);
+        match MISBEHAVIOURS.iter().find(|(m, _)| m == message) {
+            Some((_, expected)) => {
+                assert_eq!(stage["outcome"], "skipped", "{message}");
+                let error = stage["error"].as_str().unwrap();
+                assert!(error.contains(expected), "{message}: {error}");
+                assert!(event["classification"].is_null(), "{message}");
+                let warning = "plugin \"hostile\" (classifier, stage 1 of chain \"default\") ";
+                assert!(run.stderr.contains(warning), "{}", run.stderr);
+            }
+            None => {
+                assert_eq!(stage["outcome"], "ok", "{message}: {stage}");
+                assert_eq!(event["classification"]["code"], "HOSTILE.OK", "{message}");
+            }
+        }
+    }
+    assert!(
+        run.stderr
+            .contains("deliberate panic in the hostile plugin"),
+        "the panic message is forwarded: {}",
+        run.stderr
+    );
+    assert_eq!(out.last().unwrap()["message"], "mail me at [email]");
+}
+
+#[test]
+fn drop_and_dead_letter_policies() {
+    let dir = temp_dir("hostile-policies");
+    let input = events(&["ok", "trap", "mail a@b.io then loop"]);
+    let input = input.replace("mail a@b.io then loop", "loop");
+    let drop = faultline(
+        &["process", "--config", &hostile_config(&dir, "drop")],
+        &input,
+    );
+    assert_eq!(drop.code, 0, "{}", drop.stderr);
+    assert_eq!(drop.lines().len(), 1);
+    assert!(
+        drop.stderr.contains(
+            "line 2: dropped: plugin \"hostile\" (classifier, stage 1 of chain \"default\") trapped"
+        ),
+        "{}",
+        drop.stderr
+    );
+    assert!(
+        drop.stderr
+            .contains("on event 00000000000000000000000000000002"),
+        "{}",
+        drop.stderr
+    );
+    assert!(
+        drop.stderr
+            .contains("1 processed, 2 dropped, 0 dead-lettered"),
+        "{}",
+        drop.stderr
+    );
+
+    let dead_file = dir.join("dead.ndjson");
+    let dead = faultline(
+        &[
+            "process",
+            "--config",
+            &hostile_config(&dir, "dead-letter"),
+            "--dead-letter",
+            dead_file.to_str().unwrap(),
+        ],
+        &input,
+    );
+    assert_eq!(dead.code, 0, "{}", dead.stderr);
+    assert_eq!(dead.lines().len(), 1);
+    let kept: Vec<Value> = std::fs::read_to_string(&dead_file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(
+        kept[0]["event"]["event_id"],
+        "00000000000000000000000000000002"
+    );
+    assert_eq!(kept[0]["plugin"], "hostile");
+    assert!(
+        kept[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 50 ms")
+    );
+    assert_eq!(kept[1]["provenance"][1]["outcome"], "dead-lettered");
+}
+
+#[test]
+fn a_redactor_may_only_change_string_values() {
+    let dir = temp_dir("hostile-redactor");
+    let redactor = test_plugin("hostile_redactor");
+    let config = write(
+        &dir,
+        "faultline.toml",
+        &format!(
+            "[plugins.r]\npath = \"{}\"\n\n[[chains.default.stages]]\nplugin = \"r\"\n",
+            redactor.display()
+        ),
+    );
+    let mut input = events(&[
+        "event-id",
+        "a secret here",
+        "level",
+        "lineno",
+        "missing",
+        "fine",
+    ]);
+    input = input.replace(
+        "\"message\":\"lineno\"",
+        "\"message\":\"lineno\",\"exception\":[{\"type\":\"E\",\"stacktrace\":{\"frames\":[{\"lineno\":7}]}}]",
+    );
+    let run = faultline(&["process", "--config", &config], &input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.lines();
+    assert_eq!(
+        out.len(),
+        2,
+        "refused edits fail the redaction, and redactors fail closed"
+    );
+    assert_eq!(out[0]["message"], "a [gone] here");
+    assert_eq!(
+        out[0]["provenance"][0]["changed"],
+        serde_json::json!(["message"])
+    );
+    assert_eq!(out[1]["message"], "fine");
+    for expected in [
+        "line 1: dropped: plugin \"r\" (redactor, stage 0 of chain \"default\") edit of `event_id` refused: `event_id` is read-only; a redactor may only change string values on event 00000000000000000000000000000001",
+        "edit of `level` refused: `level` is read-only",
+        "edit of `exception.values.0.stacktrace.frames.0.lineno` refused: not a string value",
+        "edit of `extra.injected` refused: no such value in the event",
+    ] {
+        assert!(
+            run.stderr.contains(expected),
+            "missing {expected:?} in {}",
+            run.stderr
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! `faultline process` with the built-in default chain and the example config.
+
+use crate::support::{events, faultline, repo, temp_dir, write};
+
+#[test]
+fn default_chain_enriches_redacts_classifies_and_scores_the_samples() {
+    let input = std::fs::read_to_string(repo().join("examples/events.ndjson")).unwrap();
+    let run = faultline(&["process"], &input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.lines();
+    assert_eq!(out.len(), 4);
+    for secret in [
+        "jane.doe@example.com",
+        "4111 1111 1111 1111",
+        "203.0.113.42",
+        "eyJhbGciOiJIUzI1NiJ9",
+        "tok_1MqLb2",
+        "+44 20 7946 0958",
+        "bob@corp.example",
+    ] {
+        assert!(
+            !run.stdout.contains(secret),
+            "{secret} leaked into the output"
+        );
+    }
+    let first = &out[0];
+    assert_eq!(first["event_id"], "6f1c0ad4a0b94c0e8b2d2f1f7d7c1a01");
+    assert_eq!(first["message"], "payment failed for [email]");
+    assert_eq!(first["user"]["email"], "[email]");
+    assert_eq!(first["classification"]["code"], "DEPENDENCY.PAYMENT");
+    assert_eq!(first["impact"]["revenue_at_risk"]["minor_units"], 12999);
+    assert_eq!(first["impact"]["revenue_at_risk"]["currency"], "EUR");
+    let stages: Vec<&str> = first["provenance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, vec!["enricher", "redactor", "classifier", "scorer"]);
+    let redactor = &first["provenance"][1];
+    assert_eq!(redactor["outcome"], "ok");
+    assert!(redactor["digest"].as_str().unwrap().starts_with("sha256:"));
+    let changed: Vec<&str> = redactor["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        changed.contains(&"user.email") && changed.contains(&"request.headers.Authorization"),
+        "{changed:?}"
+    );
+    assert_eq!(out[1]["classification"]["code"], "AVAILABILITY.DATABASE");
+    assert_eq!(out[2]["classification"]["code"], "LATENCY.TIMEOUT");
+    assert_eq!(out[3]["classification"]["code"], "CAPACITY.RATE_LIMIT");
+    assert!(
+        run.stderr
+            .contains("4 processed, 0 dropped, 0 dead-lettered, 0 invalid input lines"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn example_config_adds_business_context_and_hashes_emails() {
+    let config = repo().join("examples/faultline.toml");
+    let input = std::fs::read_to_string(repo().join("examples/events.ndjson")).unwrap();
+    let run = faultline(&["process", "--config", config.to_str().unwrap()], &input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.lines();
+    assert_eq!(out[0]["tags"]["team"], "payments");
+    assert_eq!(out[0]["tags"]["segment"], "enterprise");
+    assert_eq!(out[0]["contexts"]["service"]["tier"], "1");
+    let email = out[0]["user"]["email"].as_str().unwrap();
+    assert!(
+        email.starts_with("[email:") && email.len() == "[email:]".len() + 16,
+        "{email}"
+    );
+    assert_eq!(
+        out[0]["message"].as_str().unwrap(),
+        format!("payment failed for {email}")
+    );
+    assert_eq!(out[3]["tags"]["ownership"], "unowned");
+    let root = faultline(
+        &[
+            "process",
+            "--config",
+            config.to_str().unwrap(),
+            "--chain",
+            "root-cause",
+        ],
+        &input,
+    );
+    assert_eq!(root.code, 0, "{}", root.stderr);
+    assert_eq!(root.lines()[1]["classification"]["code"], "INFRA.DATABASE");
+    let missing = faultline(
+        &[
+            "process",
+            "--config",
+            config.to_str().unwrap(),
+            "--chain",
+            "nope",
+        ],
+        "",
+    );
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing
+            .stderr
+            .contains("no chain \"nope\"; chains: default, root-cause"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn bad_lines_are_reported_with_their_number_and_skipped() {
+    let input = format!(
+        "{}{{\"message\": \"broken\"\n{{\"level\": \"loud\", \"message\": \"x\"}}\n[1, 2]\n\n{}",
+        events(&["first"]),
+        events(&["last"])
+    );
+    let run = faultline(&["process"], &input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.lines().len(), 2);
+    assert!(
+        run.stderr.contains(
+            "line 2: invalid JSON: EOF while parsing an object at line 1 column 20; skipped"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("line 3: field `level`: unknown level \"loud\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("line 4: an event must be a JSON object, got an array; skipped"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("2 processed, 0 dropped, 0 dead-lettered, 3 invalid input lines"),
+        "{}",
+        run.stderr
+    );
+
+    let strict = faultline(&["process", "--strict"], &input);
+    assert_eq!(strict.code, 1);
+    assert_eq!(
+        strict.lines().len(),
+        1,
+        "the line before the bad one is still written"
+    );
+    assert!(
+        strict.stderr.contains("line 2: invalid JSON"),
+        "{}",
+        strict.stderr
+    );
+}
+
+#[test]
+fn oversized_events_are_refused_by_line() {
+    let big = events(&[&"a".repeat(3000)]);
+    let run = faultline(
+        &["process", "--max-event-kb", "2"],
+        &format!("{big}{}", events(&["small"])),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.lines().len(), 1);
+    assert!(
+        run.stderr
+            .contains("line 1: event is 3 KiB, more than --max-event-kb 2; skipped"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn input_and_output_files() {
+    let dir = temp_dir("files");
+    let input = write(&dir, "in.ndjson", &events(&["from a file"]));
+    let output = dir.join("out.ndjson");
+    let run = faultline(
+        &[
+            "process",
+            "--input",
+            &input,
+            "--output",
+            output.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(&output).unwrap();
+    assert!(text.contains("\"message\":\"from a file\""), "{text}");
+    let missing = faultline(&["process", "--input", "/nonexistent/in.ndjson"], "");
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing
+            .stderr
+            .contains("cannot open input /nonexistent/in.ndjson"),
+        "{}",
+        missing.stderr
+    );
+}

@@ -1,0 +1,132 @@
+//! Shared helpers: the built binary, the test plugins (built once per run),
+//! temporary directories and running `faultline` with input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn plugin_dir() -> PathBuf {
+    repo().join("target/plugins/wasm32-wasip2/plugin")
+}
+
+/// Builds the hostile test plugins (once per test binary; cargo makes repeat
+/// builds no-ops) and returns the path of `NAME.wasm`. Fails loudly when the
+/// build fails: a test that needs a plugin never skips.
+pub fn test_plugin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(repo())
+            .args([
+                "build",
+                "--profile",
+                "plugin",
+                "--target",
+                "wasm32-wasip2",
+                "--target-dir",
+            ])
+            .arg(repo().join("target/plugins"))
+            .args([
+                "-p",
+                "hostile",
+                "-p",
+                "hostile-redactor",
+                "-p",
+                "forbidden-import",
+                "-p",
+                "wrong-world",
+            ])
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .status()
+            .expect("running cargo to build the test plugins");
+        assert!(status.success(), "building the test plugins failed");
+    });
+    let path = plugin_dir().join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "test plugin {} was not built",
+        path.display()
+    );
+    path
+}
+
+/// A fresh directory under the target dir, removed and recreated.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = repo().join("target/e2e").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad output line {l}: {e}")))
+            .collect()
+    }
+}
+
+/// Runs `faultline ARGS` with `stdin` as input, a private compiled-component
+/// cache, and returns its exit code and output.
+pub fn faultline(args: &[&str], stdin: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .env("FAULTLINE_CACHE_DIR", repo().join("target/e2e-cache"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting faultline");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+/// Writes `text` to `dir/name` and returns the path as a string.
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// One NDJSON event per message, with ids `…01`, `…02`, …
+pub fn events(messages: &[&str]) -> String {
+    messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            serde_json::json!({"event_id": format!("{:032x}", i + 1), "message": m, "level": "error"}).to_string() + "\n"
+        })
+        .collect()
+}
