@@ -235,8 +235,9 @@ fn boundaries_ok(kind: Kind, value: &str, start: usize, end: usize) -> bool {
             let dotted_before = matches!(before, Some(b'.' | b'-' | b'_' | b'/'))
                 && start >= 2
                 && bytes[start - 2].is_ascii_alphanumeric();
-            let dotted_after =
-                matches!(after, Some(b'.' | b'-')) && after2.is_some_and(|b| b.is_ascii_digit());
+            // `-a` after digits is a UUID or id continuing, not the end of a number.
+            let dotted_after = matches!(after, Some(b'.' | b'-'))
+                && after2.is_some_and(|b| b.is_ascii_alphanumeric());
             !(dotted_before || dotted_after)
         }
         Kind::Ipv6 => {
