@@ -15,7 +15,7 @@ const PII_ONLY: &str =
 
 #[test]
 fn redactor_reaches_99_percent_recall_and_keeps_99_percent_of_look_alikes() {
-    let corpus = faultline_corpus::labelled(CORPUS_EVENTS, CORPUS_SEED);
+    let corpus = faultline_testkit::corpus::labelled(CORPUS_EVENTS, CORPUS_SEED);
     let config = Config::parse(PII_ONLY, "pii.toml", std::path::Path::new(".")).unwrap();
     let mut pipeline = Pipeline::build(&config).unwrap();
     let chain = pipeline.chains.get_mut("default").unwrap();
@@ -27,7 +27,7 @@ fn redactor_reaches_99_percent_recall_and_keeps_99_percent_of_look_alikes() {
             other => panic!("corpus event not processed: {other:?}"),
         }
     }
-    let score = faultline_corpus::score(&corpus, &outputs);
+    let score = faultline_testkit::corpus::score(&corpus, &outputs);
     eprintln!(
         "recall {:.4} ({}/{}), keep-rate {:.4} ({}/{}); missed {:?}; mangled {:?}",
         score.recall(),
@@ -45,7 +45,7 @@ fn redactor_reaches_99_percent_recall_and_keeps_99_percent_of_look_alikes() {
         .collect();
     assert_eq!(
         kinds.len(),
-        faultline_corpus::KINDS.len(),
+        faultline_testkit::corpus::KINDS.len(),
         "every kind is in the corpus"
     );
     assert!(score.pii >= 1500, "{} items", score.pii);

@@ -4,62 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-pub fn plugin_dir() -> PathBuf {
-    repo().join("target/plugins/wasm32-wasip2/plugin")
-}
-
-/// Builds the hostile test plugins (once per test binary; cargo makes repeat
-/// builds no-ops) and returns the path of `NAME.wasm`. Fails loudly when the
-/// build fails: a test that needs a plugin never skips.
-pub fn test_plugin(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(repo())
-            .args([
-                "build",
-                "--profile",
-                "plugin",
-                "--target",
-                "wasm32-wasip2",
-                "--target-dir",
-            ])
-            .arg(repo().join("target/plugins"))
-            .args([
-                "-p",
-                "hostile",
-                "-p",
-                "hostile-redactor",
-                "-p",
-                "forbidden-import",
-                "-p",
-                "wrong-world",
-            ])
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .status()
-            .expect("running cargo to build the test plugins");
-        assert!(status.success(), "building the test plugins failed");
-    });
-    let path = plugin_dir().join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "test plugin {} was not built",
-        path.display()
-    );
-    path
-}
+pub use faultline_testkit::{plugin_dir, repo, test_plugin};
 
 /// A fresh directory under the target dir, removed and recreated.
 pub fn temp_dir(name: &str) -> PathBuf {

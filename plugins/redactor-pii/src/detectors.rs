@@ -270,7 +270,7 @@ pub fn card_valid(s: &str) -> bool {
             }
         })
         .sum();
-    if sum % 10 != 0 {
+    if !sum.is_multiple_of(10) {
         return false;
     }
     let prefix = |n: usize| ds[..n].iter().fold(0u32, |acc, d| acc * 10 + d);

@@ -119,7 +119,7 @@ impl Pii {
             return false;
         }
         let key = normalize_key(key);
-        if self.safe.iter().any(|s| *s == key) {
+        if self.safe.contains(&key) {
             return false;
         }
         self.sensitive.iter().any(|s| {

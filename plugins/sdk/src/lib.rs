@@ -29,9 +29,11 @@
 //! unit-tested and benchmarked without a Wasm runtime; [`MemoryTables`] stands in
 //! for the host's tables there.
 
+mod apply;
 mod fields;
 mod tables;
 
+pub use apply::{apply_edit, apply_enrichment};
 pub use fields::{FieldKind, StringField, visit_strings};
 pub use tables::{HostTables, MemoryTables, Row, Tables};
 

@@ -7,7 +7,7 @@ use faultline_sdk::{Classification, Classifier, Event, PluginError, Severity};
 /// The hostile classifier.
 pub struct Hostile;
 
-#[allow(unconditional_recursion)]
+#[allow(unconditional_recursion, clippy::only_used_in_recursion)]
 fn recurse(depth: u64) -> u64 {
     std::hint::black_box(recurse(depth + 1)) + 1
 }

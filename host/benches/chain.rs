@@ -1,0 +1,340 @@
+//! Chain benchmark: prints figures, asserts nothing.
+//!
+//! `cargo bench -p faultline --bench chain [-- --seconds S --bytes B]`
+//!
+//! 1. events/s through the built-in default chain (enrich → redact → classify
+//!    → score) of Wasm components, and through the same four plugins' logic
+//!    compiled natively and called directly, in the same run, and their ratio;
+//! 2. the cost of calling an empty plugin, with a 2 KB event and a tiny one;
+//! 3. instantiation time from `InstancePre` with the pooling allocator;
+//! 4. the redactor's recall and keep-rate on the labelled corpus;
+//! 5. peak RSS.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use faultline::Pipeline;
+use faultline::chain::Disposition;
+use faultline::config::Config;
+use faultline::runtime::bindings::faultline::plugin::types as host;
+use faultline::runtime::{Instance, Limits, Plugin, Runtime, RuntimeOptions, load};
+use faultline_sdk as sdk;
+use faultline_sdk::{Classifier, Redactor};
+use faultline_testkit::corpus::{Rng, labelled, score, sized_event};
+
+fn value(v: &host::Value) -> sdk::Value {
+    match v {
+        host::Value::Text(s) => sdk::Value::Text(s.clone()),
+        host::Value::Integer(i) => sdk::Value::Integer(*i),
+        host::Value::Number(n) => sdk::Value::Number(*n),
+        host::Value::Boolean(b) => sdk::Value::Boolean(*b),
+        host::Value::Null => sdk::Value::Null,
+    }
+}
+
+fn attrs(a: &[host::Attribute]) -> Vec<sdk::Attribute> {
+    a.iter()
+        .map(|a| sdk::Attribute {
+            key: a.key.clone(),
+            value: value(&a.value),
+        })
+        .collect()
+}
+
+/// The host's event as the guest SDK's type (the two are generated from one WIT).
+fn to_sdk(e: &host::Event) -> sdk::Event {
+    sdk::Event {
+        event_id: e.event_id.clone(),
+        timestamp: e.timestamp,
+        level: match e.level {
+            host::Level::Debug => sdk::Level::Debug,
+            host::Level::Info => sdk::Level::Info,
+            host::Level::Warning => sdk::Level::Warning,
+            host::Level::Error => sdk::Level::Error,
+            host::Level::Fatal => sdk::Level::Fatal,
+        },
+        platform: e.platform.clone(),
+        logger: e.logger.clone(),
+        message: e.message.clone(),
+        exceptions: e
+            .exceptions
+            .iter()
+            .map(|x| sdk::Exception {
+                type_: x.type_.clone(),
+                value: x.value.clone(),
+                module: x.module.clone(),
+                frames: x
+                    .frames
+                    .iter()
+                    .map(|f| sdk::Frame {
+                        function: f.function.clone(),
+                        module: f.module.clone(),
+                        filename: f.filename.clone(),
+                        abs_path: f.abs_path.clone(),
+                        lineno: f.lineno,
+                        colno: f.colno,
+                        in_app: f.in_app,
+                        vars: attrs(&f.vars),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        tags: e.tags.clone(),
+        user: e.user.as_ref().map(|u| sdk::User {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            username: u.username.clone(),
+            ip_address: u.ip_address.clone(),
+        }),
+        request: e.request.as_ref().map(|r| sdk::Request {
+            method: r.method.clone(),
+            url: r.url.clone(),
+            query_string: r.query_string.clone(),
+            cookies: r.cookies.clone(),
+            headers: r.headers.clone(),
+        }),
+        release: e.release.clone(),
+        environment: e.environment.clone(),
+        server_name: e.server_name.clone(),
+        transaction: e.transaction.clone(),
+        fingerprint: e.fingerprint.clone(),
+        attributes: attrs(&e.attributes),
+    }
+}
+
+/// Runs `f` on the events round-robin for about `seconds`; returns calls per second.
+fn rate<T>(events: &[T], seconds: f64, mut f: impl FnMut(&T)) -> f64 {
+    for e in events.iter().take(200) {
+        f(e);
+    }
+    let start = Instant::now();
+    let budget = Duration::from_secs_f64(seconds);
+    let mut n = 0usize;
+    while start.elapsed() < budget {
+        for e in events {
+            f(e);
+        }
+        n += events.len();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn arg(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let seconds = arg("--seconds", 3.0);
+    let bytes = arg("--bytes", 2048.0) as usize;
+    let mut rng = Rng::new(1);
+    let json: Vec<_> = (0..1000).map(|i| sized_event(i, bytes, &mut rng)).collect();
+    let mean_bytes = json.iter().map(|j| j.to_string().len()).sum::<usize>() / json.len();
+    let events: Vec<host::Event> = json
+        .iter()
+        .map(|j| faultline::event::from_json(j).unwrap())
+        .collect();
+    let strings: usize = events[0].exceptions[0].frames.len() * 3 + 20;
+    println!(
+        "events: {} Sentry-shaped, mean {mean_bytes} bytes of JSON, ~{strings} strings each",
+        events.len()
+    );
+
+    // 1. The default chain as Wasm components.
+    let config = Config::builtin_default();
+    let mut pipeline = Pipeline::build(&config).expect("default pipeline");
+    let chain = pipeline.chains.get_mut("default").unwrap();
+    let mut stage_us = [0u64; 4];
+    let mut runs = 0u64;
+    let wasm = rate(&events, seconds, |e| match chain.run(e.clone()) {
+        Disposition::Processed(p) => {
+            for (i, s) in p.provenance.iter().enumerate() {
+                stage_us[i] += s.duration_us;
+            }
+            runs += 1;
+            black_box(p);
+        }
+        other => panic!("not processed: {other:?}"),
+    });
+
+    // The same four plugins' logic, compiled natively and called directly.
+    let sdk_events: Vec<sdk::Event> = events.iter().map(to_sdk).collect();
+    let mut tables = sdk::MemoryTables::new();
+    tables.insert("services", "", Vec::new());
+    tables.insert("customers", "", Vec::new());
+    let enricher =
+        enricher_context::Context::with_tables(enricher_context::Config::default(), tables)
+            .unwrap();
+    let mut redactor = redactor_pii::Pii::new(redactor_pii::Config::default()).unwrap();
+    let mut classifier =
+        classifier_taxonomy::Taxonomy::new(classifier_taxonomy::Config::default()).unwrap();
+    let scorer =
+        scorer_impact::ImpactScorer::with_config(scorer_impact::Config::default()).unwrap();
+    let native = rate(&sdk_events, seconds, |e| {
+        let mut e = e.clone();
+        let added = enricher.enrich_event(&e).unwrap();
+        sdk::apply_enrichment(&mut e, added);
+        for edit in redactor.redact(&e).unwrap() {
+            sdk::apply_edit(&mut e, &edit.path, &edit.action);
+        }
+        let c = classifier.classify(&e).unwrap();
+        black_box(scorer.score_event(&e, c.as_ref()));
+        black_box(e);
+    });
+    // The same, stage by stage, for the per-stage comparison.
+    let mut native_stage = [Duration::ZERO; 4];
+    let mut native_runs = 0u32;
+    for e in sdk_events.iter().cycle().take(20_000) {
+        let mut e = e.clone();
+        let t = Instant::now();
+        let added = enricher.enrich_event(&e).unwrap();
+        sdk::apply_enrichment(&mut e, added);
+        let t1 = Instant::now();
+        for edit in redactor.redact(&e).unwrap() {
+            sdk::apply_edit(&mut e, &edit.path, &edit.action);
+        }
+        let t2 = Instant::now();
+        let c = classifier.classify(&e).unwrap();
+        let t3 = Instant::now();
+        black_box(scorer.score_event(&e, c.as_ref()));
+        let t4 = Instant::now();
+        for (slot, d) in native_stage
+            .iter_mut()
+            .zip([t1 - t, t2 - t1, t3 - t2, t4 - t3])
+        {
+            *slot += d;
+        }
+        native_runs += 1;
+    }
+    println!();
+    println!("default chain (enrich -> redact -> classify -> score), one thread:");
+    println!(
+        "  wasm components:     {wasm:>10.0} events/s  ({:.1} us/event)",
+        1e6 / wasm
+    );
+    println!(
+        "  native, same logic:  {native:>10.0} events/s  ({:.1} us/event)",
+        1e6 / native
+    );
+    println!("  wasm / native time:  {:>10.2}x", native / wasm);
+    let names = [
+        "enricher-context",
+        "redactor-pii",
+        "classifier-taxonomy",
+        "scorer-impact",
+    ];
+    println!("  per stage, us/event:        wasm (host work included)   native");
+    for ((name, total), native) in names.iter().zip(stage_us).zip(native_stage) {
+        println!(
+            "    {name:<22} {:>12.1} {:>22.1}",
+            total as f64 / runs as f64,
+            native.as_secs_f64() * 1e6 / f64::from(native_runs)
+        );
+    }
+
+    // 2. and 3. An empty plugin: call cost and instantiation.
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: None,
+        ..RuntimeOptions::default()
+    })
+    .unwrap();
+    let spec = load::PluginSpec {
+        name: "noop",
+        source: load::Source::Path(faultline_testkit::test_plugin("noop")),
+        sha256: None,
+        limits: Limits::default(),
+        trusted: true,
+        granted: Vec::new(),
+    };
+    let noop = std::sync::Arc::new(Plugin::load(&runtime, spec, Default::default()).unwrap());
+    let mut instance = Instance::new(noop.clone(), "{}").unwrap();
+    let tiny = faultline::event::from_json(
+        &serde_json::json!({"event_id": "0".repeat(32), "message": "x"}),
+    )
+    .unwrap();
+    let big_rate = rate(&events, seconds / 2.0, |e| {
+        black_box(instance.run(e, None).unwrap());
+    });
+    let tiny_rate = rate(std::slice::from_ref(&tiny), seconds / 2.0, |e| {
+        black_box(instance.run(e, None).unwrap());
+    });
+    let mut samples = Vec::new();
+    for _ in 0..2000 {
+        let start = Instant::now();
+        let inst = Instance::new(noop.clone(), "{}").unwrap();
+        samples.push(start.elapsed().as_secs_f64() * 1e6);
+        drop(inst);
+    }
+    samples.sort_by(f64::total_cmp);
+    println!();
+    println!("empty plugin (a classifier returning none):");
+    println!(
+        "  call with a {mean_bytes}-byte event: {:>8.2} us",
+        1e6 / big_rate
+    );
+    println!(
+        "  call with a tiny event:       {:>8.2} us",
+        1e6 / tiny_rate
+    );
+    println!(
+        "  instantiate + configure:      {:>8.1} us median, {:.1} us p99 (pooling allocator, fresh store)",
+        samples[samples.len() / 2],
+        samples[samples.len() * 99 / 100]
+    );
+
+    // 4. Redactor accuracy on the labelled corpus.
+    let corpus = labelled(600, 7);
+    let pii = Config::parse(
+        "[plugins.pii]\nbuiltin = \"redactor-pii\"\n[[chains.default.stages]]\nplugin = \"pii\"\n",
+        "pii.toml",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let mut pii_pipeline = Pipeline::build(&pii).unwrap();
+    let pii_chain = pii_pipeline.chains.get_mut("default").unwrap();
+    let outputs: Vec<String> = corpus
+        .iter()
+        .map(
+            |c| match pii_chain.run(faultline::event::from_json(&c.event).unwrap()) {
+                Disposition::Processed(p) => {
+                    faultline::chain::output::processed_json(&p).to_string()
+                }
+                other => panic!("{other:?}"),
+            },
+        )
+        .collect();
+    let s = score(&corpus, &outputs);
+    println!();
+    println!(
+        "redactor-pii on the labelled corpus ({} events):",
+        corpus.len()
+    );
+    println!(
+        "  recall:    {:.4} ({}/{} items of personal data removed)",
+        s.recall(),
+        s.redacted,
+        s.pii
+    );
+    println!(
+        "  keep-rate: {:.4} ({}/{} look-alikes intact)",
+        s.keep_rate(),
+        s.kept,
+        s.lookalikes
+    );
+
+    println!();
+    println!("peak RSS: {:.0} MB", peak_rss_mb());
+}
