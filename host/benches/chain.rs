@@ -102,6 +102,57 @@ fn to_sdk(e: &host::Event) -> sdk::Event {
     }
 }
 
+/// How many separate strings lowering the event into a guest copies.
+fn count_strings(e: &host::Event) -> usize {
+    let opt = |o: &Option<String>| usize::from(o.is_some());
+    let attr_strings = |a: &[host::Attribute]| {
+        a.iter()
+            .map(|a| 1 + usize::from(matches!(a.value, host::Value::Text(_))))
+            .sum::<usize>()
+    };
+    2 + [
+        &e.logger,
+        &e.message,
+        &e.release,
+        &e.environment,
+        &e.server_name,
+        &e.transaction,
+    ]
+    .into_iter()
+    .map(opt)
+    .sum::<usize>()
+        + e.exceptions
+            .iter()
+            .map(|x| {
+                1 + opt(&x.value)
+                    + opt(&x.module)
+                    + x.frames
+                        .iter()
+                        .map(|f| {
+                            opt(&f.function)
+                                + opt(&f.module)
+                                + opt(&f.filename)
+                                + opt(&f.abs_path)
+                                + attr_strings(&f.vars)
+                        })
+                        .sum::<usize>()
+            })
+            .sum::<usize>()
+        + e.tags.len() * 2
+        + e.user.as_ref().map_or(0, |u| {
+            opt(&u.id) + opt(&u.email) + opt(&u.username) + opt(&u.ip_address)
+        })
+        + e.request.as_ref().map_or(0, |r| {
+            opt(&r.method)
+                + opt(&r.url)
+                + opt(&r.query_string)
+                + opt(&r.cookies)
+                + r.headers.len() * 2
+        })
+        + e.fingerprint.len()
+        + attr_strings(&e.attributes)
+}
+
 /// Runs `f` on the events round-robin for about `seconds`; returns calls per second.
 fn rate<T>(events: &[T], seconds: f64, mut f: impl FnMut(&T)) -> f64 {
     for e in events.iter().take(200) {
@@ -147,9 +198,10 @@ fn main() {
         .iter()
         .map(|j| faultline::event::from_json(j).unwrap())
         .collect();
-    let strings: usize = events[0].exceptions[0].frames.len() * 3 + 20;
+    let strings = events.iter().map(count_strings).sum::<usize>() / events.len();
+    let frames = events.iter().map(|e| e.exceptions[0].frames.len()).sum::<usize>() / events.len();
     println!(
-        "events: {} Sentry-shaped, mean {mean_bytes} bytes of JSON, ~{strings} strings each",
+        "events: {} Sentry-shaped, mean {mean_bytes} bytes of JSON, {frames} frames, {strings} strings each",
         events.len()
     );
 

@@ -219,3 +219,61 @@ fn a_redactor_may_only_change_string_values() {
         );
     }
 }
+
+#[test]
+fn fuel_limits_stop_a_loop_before_its_deadline() {
+    let dir = temp_dir("hostile-fuel");
+    let hostile = test_plugin("hostile");
+    let config = write(
+        &dir,
+        "faultline.toml",
+        &format!(
+            "[plugins.h]\npath = \"{}\"\nlimits = {{ fuel = 1_000_000, timeout_ms = 10_000 }}\n\n[[chains.default.stages]]\nplugin = \"h\"\n",
+            hostile.display()
+        ),
+    );
+    let run = faultline(
+        &["process", "--config", &config],
+        &events(&["loop", "fine"]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.lines();
+    assert_eq!(out.len(), 2);
+    let error = out[0]["provenance"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("ran out of fuel (1000000 units per call); raise limits.fuel"),
+        "{error}"
+    );
+    assert_eq!(out[1]["classification"]["code"], "HOSTILE.OK");
+}
+
+#[test]
+fn tables_are_capabilities_granted_per_plugin() {
+    let dir = temp_dir("ungranted");
+    let config = write(
+        &dir,
+        "faultline.toml",
+        "[tables.services]\nkey = \"service\"\nrows = [{ service = \"checkout\", owner_team = \"payments\" }]\n\n\
+         [plugins.granted]\nbuiltin = \"enricher-context\"\ntables = [\"services\"]\n\n\
+         [plugins.ungranted]\nbuiltin = \"enricher-context\"\n\n\
+         [[chains.good.stages]]\nplugin = \"granted\"\nconfig = { lookups = [{ table = \"services\", from = [\"server_name\"], context = \"service\", tags = { team = \"owner_team\" } }] }\n\n\
+         [[chains.bad.stages]]\nplugin = \"ungranted\"\nconfig = { lookups = [{ table = \"services\", from = [\"server_name\"], context = \"service\" }] }\n",
+    );
+    let input = "{\"server_name\": \"checkout\", \"message\": \"m\"}\n";
+    let good = faultline(&["process", "--config", &config, "--chain", "good"], input);
+    assert_eq!(good.code, 0, "{}", good.stderr);
+    assert_eq!(good.lines()[0]["tags"]["team"], "payments");
+    assert_eq!(
+        good.lines()[0]["contexts"]["service"]["owner_team"],
+        "payments"
+    );
+    let bad = faultline(&["process", "--config", &config, "--chain", "bad"], input);
+    assert_eq!(bad.code, 0, "{}", bad.stderr);
+    let stage = &bad.lines()[0]["provenance"][0];
+    assert_eq!(stage["outcome"], "skipped");
+    let error = stage["error"].as_str().unwrap();
+    assert!(
+        error.contains("table \"services\" is not available to this plugin"),
+        "{error}"
+    );
+}

@@ -8,7 +8,7 @@
 mod builtin;
 
 use faultline_sdk::{Classification, Classifier, Event, Level, PluginError, Severity, Value};
-use regex::{Regex, RegexBuilder};
+use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 
 /// Which of a rule's two codes to report.
@@ -123,31 +123,67 @@ struct Rule {
     cause: (String, Vec<String>),
     severity: Severity,
     confidence: f32,
-    exception_type: Option<Regex>,
-    message: Option<Regex>,
-    module: Option<Regex>,
-    logger: Option<Regex>,
+    /// Which text conditions the rule has, in [`Field`] order.
+    conditions: [bool; FIELDS],
     http_status: Option<[u16; 2]>,
 }
 
-fn compile(
-    code: &str,
-    field: &str,
-    pattern: &Option<String>,
-) -> Result<Option<Regex>, PluginError> {
-    pattern
-        .as_deref()
-        .map(|p| {
-            RegexBuilder::new(p)
-                .case_insensitive(true)
-                .build()
-                .map_err(|e| {
-                    PluginError::InvalidConfig(format!(
-                        "rule {code:?}: match.{field} is not a valid regex: {e}"
-                    ))
-                })
+/// The text fields rules match on.
+#[derive(Clone, Copy)]
+enum Field {
+    ExceptionType = 0,
+    Message = 1,
+    Module = 2,
+    Logger = 3,
+}
+
+const FIELDS: usize = 4;
+const FIELD_NAMES: [&str; FIELDS] = ["exception_type", "message", "module", "logger"];
+
+/// Every rule's pattern for one field, matched in a single pass per string.
+struct FieldSet {
+    set: RegexSet,
+    /// The rule each pattern of the set belongs to.
+    rules: Vec<usize>,
+}
+
+impl FieldSet {
+    fn build(patterns: Vec<(usize, String)>) -> Result<FieldSet, PluginError> {
+        let set = RegexSetBuilder::new(patterns.iter().map(|(_, p)| p))
+            .case_insensitive(true)
+            .size_limit(64 << 20)
+            .build()
+            .map_err(|e| {
+                PluginError::InvalidConfig(format!("rules do not compile together: {e}"))
+            })?;
+        Ok(FieldSet {
+            set,
+            rules: patterns.into_iter().map(|(rule, _)| rule).collect(),
         })
-        .transpose()
+    }
+
+    /// Marks in `hits` every rule whose pattern matches one of `texts`.
+    fn mark(&self, texts: &[&str], hits: &mut [bool]) {
+        for text in texts {
+            for i in self.set.matches(text).iter() {
+                hits[self.rules[i]] = true;
+            }
+        }
+    }
+}
+
+fn check_pattern(code: &str, field: &str, pattern: &Option<String>) -> Result<(), PluginError> {
+    if let Some(p) = pattern {
+        RegexBuilder::new(p)
+            .case_insensitive(true)
+            .build()
+            .map_err(|e| {
+                PluginError::InvalidConfig(format!(
+                    "rule {code:?}: match.{field} is not a valid regex: {e}"
+                ))
+            })?;
+    }
+    Ok(())
 }
 
 impl Rule {
@@ -165,15 +201,14 @@ impl Rule {
             )));
         }
         let m = &rule.conditions;
-        if m.exception_type.is_none()
-            && m.message.is_none()
-            && m.module.is_none()
-            && m.logger.is_none()
-            && m.http_status.is_none()
-        {
+        let patterns = m.patterns();
+        if patterns.iter().all(|p| p.is_none()) && m.http_status.is_none() {
             return Err(PluginError::InvalidConfig(format!(
                 "rule {code:?} has no conditions; give at least one of match.exception_type, message, module, logger, http_status"
             )));
+        }
+        for (field, pattern) in FIELD_NAMES.iter().zip(patterns) {
+            check_pattern(code, field, pattern)?;
         }
         Ok(Rule {
             symptom: (code.clone(), rule.category.clone()),
@@ -185,41 +220,20 @@ impl Rule {
             ),
             severity: rule.severity.into(),
             confidence: rule.confidence,
-            exception_type: compile(code, "exception_type", &m.exception_type)?,
-            message: compile(code, "message", &m.message)?,
-            module: compile(code, "module", &m.module)?,
-            logger: compile(code, "logger", &m.logger)?,
+            conditions: patterns.map(|p| p.is_some()),
             http_status: m.http_status,
         })
     }
+}
 
-    fn matches(&self, facts: &Facts<'_>) -> bool {
-        if let Some(re) = &self.exception_type
-            && !facts.exception_types.iter().any(|t| re.is_match(t))
-        {
-            return false;
-        }
-        if let Some(re) = &self.message
-            && !facts.messages.iter().any(|m| re.is_match(m))
-        {
-            return false;
-        }
-        if let Some(re) = &self.module
-            && !facts.modules.iter().any(|m| re.is_match(m))
-        {
-            return false;
-        }
-        if let Some(re) = &self.logger
-            && !facts.logger.is_some_and(|l| re.is_match(l))
-        {
-            return false;
-        }
-        if let Some([lo, hi]) = self.http_status
-            && !facts.http_status.is_some_and(|s| (lo..=hi).contains(&s))
-        {
-            return false;
-        }
-        true
+impl MatchConfig {
+    fn patterns(&self) -> [&Option<String>; FIELDS] {
+        [
+            &self.exception_type,
+            &self.message,
+            &self.module,
+            &self.logger,
+        ]
     }
 }
 
@@ -293,7 +307,12 @@ impl<'a> Facts<'a> {
 pub struct Taxonomy {
     kind: TaxonomyKind,
     rules: Vec<Rule>,
+    sets: Vec<(Field, FieldSet)>,
     fallback: bool,
+    /// Per rule and field: whether the field's condition held (reused buffer).
+    hits: Vec<[bool; FIELDS]>,
+    /// Per rule: whether one field's pattern matched (reused buffer).
+    marks: Vec<bool>,
 }
 
 impl Taxonomy {
@@ -368,26 +387,76 @@ impl Classifier for Taxonomy {
         "rule-based classifier with default symptom and root-cause taxonomies";
 
     fn new(config: Config) -> Result<Self, PluginError> {
-        let mut rules = config
-            .rules
+        let mut configs = config.rules.clone();
+        if config.builtin {
+            configs.extend(builtin::rules());
+        }
+        let rules = configs
             .iter()
             .map(Rule::from_config)
             .collect::<Result<Vec<_>, _>>()?;
-        if config.builtin {
-            for rule in builtin::rules() {
-                rules.push(Rule::from_config(&rule)?);
+        let fields = [
+            Field::ExceptionType,
+            Field::Message,
+            Field::Module,
+            Field::Logger,
+        ];
+        let mut sets = Vec::new();
+        for field in fields {
+            let patterns: Vec<(usize, String)> = configs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| {
+                    r.conditions.patterns()[field as usize]
+                        .clone()
+                        .map(|p| (i, p))
+                })
+                .collect();
+            if !patterns.is_empty() {
+                sets.push((field, FieldSet::build(patterns)?));
             }
         }
         Ok(Taxonomy {
             kind: config.taxonomy,
+            hits: vec![[false; FIELDS]; rules.len()],
+            marks: vec![false; rules.len()],
             rules,
+            sets,
             fallback: config.fallback,
         })
     }
 
     fn classify(&mut self, event: &Event) -> Result<Option<Classification>, PluginError> {
         let facts = Facts::gather(event);
-        let Some(rule) = self.rules.iter().find(|r| r.matches(&facts)) else {
+        let mut hits = std::mem::take(&mut self.hits);
+        let mut marks = std::mem::take(&mut self.marks);
+        for (field, set) in &self.sets {
+            let texts: &[&str] = match field {
+                Field::ExceptionType => &facts.exception_types,
+                Field::Message => &facts.messages,
+                Field::Module => &facts.modules,
+                Field::Logger => facts.logger.as_slice(),
+            };
+            marks.iter_mut().for_each(|m| *m = false);
+            set.mark(texts, &mut marks);
+            for (rule_hits, hit) in hits.iter_mut().zip(&marks) {
+                rule_hits[*field as usize] = *hit;
+            }
+        }
+        let found = self.rules.iter().zip(&hits).find(|(rule, hit)| {
+            rule.conditions
+                .iter()
+                .zip(hit.iter())
+                .all(|(needed, held)| !needed || *held)
+                && rule.http_status.is_none_or(|[lo, hi]| {
+                    facts.http_status.is_some_and(|s| (lo..=hi).contains(&s))
+                })
+        });
+        let rule = found.map(|(rule, _)| rule);
+        let rule = rule.map(|r| (r.symptom.clone(), r.cause.clone(), r.severity, r.confidence));
+        self.hits = hits;
+        self.marks = marks;
+        let Some((symptom, cause, severity, confidence)) = rule else {
             if !self.fallback {
                 return Ok(None);
             }
@@ -402,16 +471,16 @@ impl Classifier for Taxonomy {
             }));
         };
         let (code, category) = match self.kind {
-            TaxonomyKind::Symptom => &rule.symptom,
-            TaxonomyKind::RootCause => &rule.cause,
+            TaxonomyKind::Symptom => symptom,
+            TaxonomyKind::RootCause => cause,
         };
         Ok(Some(Classification {
-            fingerprint: Some(fingerprint(code, event)),
-            code: code.clone(),
-            category: category.clone(),
+            fingerprint: Some(fingerprint(&code, event)),
+            code,
+            category,
             taxonomy: self.taxonomy_name().into(),
-            severity: bump(rule.severity, event.level),
-            confidence: rule.confidence,
+            severity: bump(severity, event.level),
+            confidence,
         }))
     }
 }

@@ -218,10 +218,13 @@ macro_rules! __export_common {
     };
 }
 
-/// Exports a [`Classifier`] implementation as the plugin's component exports.
+/// Defines a role's exports for a plugin type: the configured instance kept
+/// in a thread local, the generated `Guest` trait, and the world's export macro.
+#[doc(hidden)]
 #[macro_export]
-macro_rules! export_classifier {
-    ($ty:ty) => {
+macro_rules! __export_role {
+    ($ty:ty, $world:ident, $trait:ident, $export_world:ident,
+     fn $f:ident($($arg:ident: $argty:ty),*) -> $ret:ty => |$p:ident| $body:expr) => {
         #[cfg(target_arch = "wasm32")]
         mod __faultline_export {
             use super::*;
@@ -230,22 +233,24 @@ macro_rules! export_classifier {
                     const { ::std::cell::RefCell::new(None) };
             }
             struct Export;
-            impl $crate::bindings::classifier::exports::faultline::plugin::classifier::Guest
-                for Export
-            {
-                $crate::__export_common!($ty, Classifier);
-                fn classify(
-                    event: $crate::Event,
-                ) -> Result<Option<$crate::Classification>, $crate::PluginError> {
-                    $crate::__private::with_plugin(&__FAULTLINE_PLUGIN, |p| {
-                        <$ty as $crate::Classifier>::classify(p, &event)
-                    })
+            impl $crate::bindings::$world::exports::faultline::plugin::$world::Guest for Export {
+                $crate::__export_common!($ty, $trait);
+                fn $f($($arg: $argty),*) -> $ret {
+                    $crate::__private::with_plugin(&__FAULTLINE_PLUGIN, |$p| $body)
                 }
             }
-            $crate::bindings::classifier::export_classifier_world!(
-                Export with_types_in $crate::bindings::classifier
-            );
+            $crate::bindings::$world::$export_world!(Export with_types_in $crate::bindings::$world);
         }
+    };
+}
+
+/// Exports a [`Classifier`] implementation as the plugin's component exports.
+#[macro_export]
+macro_rules! export_classifier {
+    ($ty:ty) => {
+        $crate::__export_role!($ty, classifier, Classifier, export_classifier_world,
+            fn classify(event: $crate::Event) -> Result<Option<$crate::Classification>, $crate::PluginError>
+            => |p| <$ty as $crate::Classifier>::classify(p, &event));
     };
 }
 
@@ -253,28 +258,9 @@ macro_rules! export_classifier {
 #[macro_export]
 macro_rules! export_enricher {
     ($ty:ty) => {
-        #[cfg(target_arch = "wasm32")]
-        mod __faultline_export {
-            use super::*;
-            thread_local! {
-                static __FAULTLINE_PLUGIN: ::std::cell::RefCell<Option<$ty>> =
-                    const { ::std::cell::RefCell::new(None) };
-            }
-            struct Export;
-            impl $crate::bindings::enricher::exports::faultline::plugin::enricher::Guest for Export {
-                $crate::__export_common!($ty, Enricher);
-                fn enrich(
-                    event: $crate::Event,
-                ) -> Result<$crate::Enrichment, $crate::PluginError> {
-                    $crate::__private::with_plugin(&__FAULTLINE_PLUGIN, |p| {
-                        <$ty as $crate::Enricher>::enrich(p, &event)
-                    })
-                }
-            }
-            $crate::bindings::enricher::export_enricher_world!(
-                Export with_types_in $crate::bindings::enricher
-            );
-        }
+        $crate::__export_role!($ty, enricher, Enricher, export_enricher_world,
+            fn enrich(event: $crate::Event) -> Result<$crate::Enrichment, $crate::PluginError>
+            => |p| <$ty as $crate::Enricher>::enrich(p, &event));
     };
 }
 
@@ -282,28 +268,9 @@ macro_rules! export_enricher {
 #[macro_export]
 macro_rules! export_redactor {
     ($ty:ty) => {
-        #[cfg(target_arch = "wasm32")]
-        mod __faultline_export {
-            use super::*;
-            thread_local! {
-                static __FAULTLINE_PLUGIN: ::std::cell::RefCell<Option<$ty>> =
-                    const { ::std::cell::RefCell::new(None) };
-            }
-            struct Export;
-            impl $crate::bindings::redactor::exports::faultline::plugin::redactor::Guest for Export {
-                $crate::__export_common!($ty, Redactor);
-                fn redact(
-                    event: $crate::Event,
-                ) -> Result<Vec<$crate::Edit>, $crate::PluginError> {
-                    $crate::__private::with_plugin(&__FAULTLINE_PLUGIN, |p| {
-                        <$ty as $crate::Redactor>::redact(p, &event)
-                    })
-                }
-            }
-            $crate::bindings::redactor::export_redactor_world!(
-                Export with_types_in $crate::bindings::redactor
-            );
-        }
+        $crate::__export_role!($ty, redactor, Redactor, export_redactor_world,
+            fn redact(event: $crate::Event) -> Result<Vec<$crate::Edit>, $crate::PluginError>
+            => |p| <$ty as $crate::Redactor>::redact(p, &event));
     };
 }
 
@@ -311,29 +278,10 @@ macro_rules! export_redactor {
 #[macro_export]
 macro_rules! export_scorer {
     ($ty:ty) => {
-        #[cfg(target_arch = "wasm32")]
-        mod __faultline_export {
-            use super::*;
-            thread_local! {
-                static __FAULTLINE_PLUGIN: ::std::cell::RefCell<Option<$ty>> =
-                    const { ::std::cell::RefCell::new(None) };
-            }
-            struct Export;
-            impl $crate::bindings::scorer::exports::faultline::plugin::scorer::Guest for Export {
-                $crate::__export_common!($ty, Scorer);
-                fn score(
-                    event: $crate::Event,
-                    classification: Option<$crate::Classification>,
-                ) -> Result<$crate::Impact, $crate::PluginError> {
-                    $crate::__private::with_plugin(&__FAULTLINE_PLUGIN, |p| {
-                        <$ty as $crate::Scorer>::score(p, &event, classification.as_ref())
-                    })
-                }
-            }
-            $crate::bindings::scorer::export_scorer_world!(
-                Export with_types_in $crate::bindings::scorer
-            );
-        }
+        $crate::__export_role!($ty, scorer, Scorer, export_scorer_world,
+            fn score(event: $crate::Event, classification: Option<$crate::Classification>)
+                -> Result<$crate::Impact, $crate::PluginError>
+            => |p| <$ty as $crate::Scorer>::score(p, &event, classification.as_ref()));
     };
 }
 
