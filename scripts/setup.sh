@@ -1,6 +1,16 @@
 #!/usr/bin/env bash
-# Installs what building faultline needs beyond a Rust toolchain.
+# Installs what building faultline and its example plugins needs beyond a Rust
+# toolchain: the wasm32-wasip2 target, componentize-py (Python plugins) and
+# componentize-js (JavaScript plugins), at pinned versions.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2
+fi
+COMPONENTIZE_PY=0.25.1
+if [ "$(componentize-py --version 2>/dev/null)" != "componentize-py $COMPONENTIZE_PY" ]; then
+    python3 -m pip install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY"
+fi
+if [ ! -x examples/plugins/js-scorer/node_modules/.bin/componentize-js ]; then
+    (cd examples/plugins/js-scorer && npm ci --no-audit --no-fund --loglevel=error)
 fi

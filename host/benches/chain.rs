@@ -199,7 +199,11 @@ fn main() {
         .map(|j| faultline::event::from_json(j).unwrap())
         .collect();
     let strings = events.iter().map(count_strings).sum::<usize>() / events.len();
-    let frames = events.iter().map(|e| e.exceptions[0].frames.len()).sum::<usize>() / events.len();
+    let frames = events
+        .iter()
+        .map(|e| e.exceptions[0].frames.len())
+        .sum::<usize>()
+        / events.len();
     println!(
         "events: {} Sentry-shaped, mean {mean_bytes} bytes of JSON, {frames} frames, {strings} strings each",
         events.len()
@@ -310,6 +314,7 @@ fn main() {
         limits: Limits::default(),
         trusted: true,
         granted: Vec::new(),
+        allow_imports: Vec::new(),
     };
     let noop = std::sync::Arc::new(Plugin::load(&runtime, spec, Default::default()).unwrap());
     let mut instance = Instance::new(noop.clone(), "{}").unwrap();

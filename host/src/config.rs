@@ -156,6 +156,11 @@ pub struct PluginSection {
     /// `[plugins.NAME.limits]`
     #[serde(default)]
     pub limits: LimitsSection,
+    /// `allow_imports = ["wasi:filesystem"]`: let the component import these
+    /// WASI packages; they are linked with no directory and no network behind
+    /// them (for runtimes such as componentize-py's that link them regardless).
+    #[serde(default)]
+    pub allow_imports: Vec<Spanned<String>>,
 }
 
 /// `on_error = "skip" | "drop" | "dead-letter"`
@@ -252,6 +257,8 @@ pub struct PluginDef {
     pub tables: Vec<String>,
     /// Limits.
     pub limits: Limits,
+    /// WASI packages it may import (linked empty).
+    pub allow_imports: Vec<String>,
     /// Where it is declared.
     pub location: Location,
 }
@@ -471,6 +478,26 @@ impl Config {
                     ));
                 }
             }
+            for grant in &s.allow_imports {
+                let g = grant.get_ref();
+                if !crate::runtime::load::GRANTABLE_IMPORTS.contains(&g.as_str()) {
+                    return Err(invalid(
+                        grant.span().start,
+                        format!("{key}.allow_imports"),
+                        format!(
+                            "{g:?} cannot be granted; grantable: {}",
+                            crate::runtime::load::GRANTABLE_IMPORTS.join(", ")
+                        ),
+                    ));
+                }
+                if s.trust == Trust::Untrusted {
+                    return Err(invalid(
+                        grant.span().start,
+                        format!("{key}.allow_imports"),
+                        format!("plugin {name:?} is untrusted and cannot be granted {g:?}"),
+                    ));
+                }
+            }
             let defaults = Limits::default();
             let l = &s.limits;
             let memory_mb = l
@@ -499,6 +526,11 @@ impl Config {
                     trust: s.trust,
                     tables: s.tables.iter().map(|t| t.get_ref().clone()).collect(),
                     limits,
+                    allow_imports: s
+                        .allow_imports
+                        .iter()
+                        .map(|g| g.get_ref().clone())
+                        .collect(),
                     location: loc(at),
                 },
             );

@@ -88,6 +88,7 @@ impl Pipeline {
                 limits: def.limits,
                 trusted: chain::is_trusted(def.trust),
                 granted: def.tables.clone(),
+                allow_imports: def.allow_imports.clone(),
             };
             let plugin = Plugin::load(&runtime, spec, tables.clone())
                 .map_err(|e| at(&def.location, format!("plugins.{name}"), e.to_string()))?;

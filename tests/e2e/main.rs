@@ -4,5 +4,6 @@
 mod corpus;
 mod hostile;
 mod loading;
+mod polyglot;
 mod process;
 mod support;

@@ -183,7 +183,7 @@ pub enum LoadError {
     },
     /// Imports something the host does not grant.
     #[error(
-        "plugin {plugin:?}: imports {import}, which faultline does not grant ({why}); plugins may import only faultline:plugin/host and {allowed}"
+        "plugin {plugin:?}: imports {import}, which faultline does not grant ({why}); plugins may import only faultline:plugin/host and {allowed}. A component that merely links wasi:filesystem or wasi:sockets (as Python and JavaScript components do) can be let in with `allow_imports = [\"wasi:filesystem\", \"wasi:sockets\"]` under its [plugins.NAME]: it still gets no directory and no network"
     )]
     ForbiddenImport {
         /// Plugin name.
@@ -266,7 +266,15 @@ pub struct PluginSpec<'a> {
     pub trusted: bool,
     /// Tables it may read.
     pub granted: Vec<String>,
+    /// WASI packages the operator lets the component import (`wasi:filesystem`,
+    /// `wasi:sockets`); they are linked with nothing behind them.
+    pub allow_imports: Vec<String>,
 }
+
+/// WASI packages an operator may let a plugin import. They are linked to a
+/// context with no preopened directory and no network, so a plugin that merely
+/// links them (as componentize-py's Python runtime does) loads, and any use fails.
+pub const GRANTABLE_IMPORTS: &[&str] = &["wasi:filesystem", "wasi:sockets"];
 
 /// Interfaces (by prefix, version excluded) any plugin may import.
 const ALLOWED_ALWAYS: &[&str] = &[
@@ -294,8 +302,14 @@ const ALLOWED_ALWAYS: &[&str] = &[
     "wasi:cli/stdin@",
 ];
 
-fn import_verdict(import: &str) -> Result<(), &'static str> {
+fn import_verdict(import: &str, allow_imports: &[String]) -> Result<(), &'static str> {
     if ALLOWED_ALWAYS.iter().any(|p| import.starts_with(p)) {
+        return Ok(());
+    }
+    if allow_imports
+        .iter()
+        .any(|p| import.starts_with(&format!("{p}/")))
+    {
         return Ok(());
     }
     Err(if import.starts_with("wasi:filesystem/") {
@@ -475,13 +489,37 @@ impl Plugin {
         let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
         let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
         let role = role_of(name, &exports)?;
-        for import in &imports {
-            import_verdict(import).map_err(|why| LoadError::ForbiddenImport {
+        let refused: Vec<(&String, &'static str)> = imports
+            .iter()
+            .filter_map(|i| {
+                import_verdict(i, &spec.allow_imports)
+                    .err()
+                    .map(|why| (i, why))
+            })
+            .collect();
+        if !refused.is_empty() {
+            let file = refused
+                .iter()
+                .any(|(i, _)| i.starts_with("wasi:filesystem/"));
+            let net = refused
+                .iter()
+                .any(|(i, _)| i.starts_with("wasi:sockets/") || i.starts_with("wasi:http/"));
+            let why = match (file, net) {
+                (true, true) => "plugins get no file or network access",
+                (true, false) => "plugins get no file access",
+                (false, true) => "plugins get no network access",
+                _ => refused[0].1,
+            };
+            return Err(LoadError::ForbiddenImport {
                 plugin: name.into(),
-                import: import.clone(),
+                import: refused
+                    .iter()
+                    .map(|(i, _)| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 why,
                 allowed: ALLOWED_TEXT,
-            })?;
+            });
         }
         let link = |e: wasmtime::Error| LoadError::Link {
             plugin: name.into(),
@@ -542,6 +580,7 @@ pub fn inspect(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadError> {
         limits: Limits::default(),
         trusted: true,
         granted: Vec::new(),
+        allow_imports: GRANTABLE_IMPORTS.iter().map(|s| s.to_string()).collect(),
     };
     Plugin::load(runtime, spec, Arc::new(Tables::default()))
 }
@@ -552,17 +591,20 @@ mod tests {
 
     #[test]
     fn imports_are_checked_by_interface() {
-        assert!(import_verdict("wasi:clocks/wall-clock@0.2.3").is_ok());
-        assert!(import_verdict("faultline:plugin/host@0.1.0").is_ok());
-        assert!(import_verdict("wasi:cli/environment@0.2.3").is_ok());
+        assert!(import_verdict("wasi:clocks/wall-clock@0.2.3", &[]).is_ok());
+        assert!(import_verdict("faultline:plugin/host@0.1.0", &[]).is_ok());
+        assert!(import_verdict("wasi:cli/environment@0.2.3", &[]).is_ok());
         assert_eq!(
-            import_verdict("wasi:filesystem/preopens@0.2.3"),
+            import_verdict("wasi:filesystem/preopens@0.2.3", &[]),
             Err("plugins get no file access")
         );
         assert_eq!(
-            import_verdict("wasi:sockets/tcp@0.2.0"),
+            import_verdict("wasi:sockets/tcp@0.2.0", &[]),
             Err("plugins get no network access")
         );
+        let granted = ["wasi:filesystem".to_string()];
+        assert!(import_verdict("wasi:filesystem/types@0.2.9", &granted).is_ok());
+        assert!(import_verdict("wasi:filesystem-extra/x@1", &granted).is_err());
     }
 
     #[test]

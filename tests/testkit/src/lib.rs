@@ -1,5 +1,6 @@
 //! Shared by the end-to-end tests and the benchmarks: deterministic test data
-//! and the test plugins (hostile, no-op, wrong world), built from source.
+//! and the test plugins (hostile, no-op, wrong world) and the Python and
+//! JavaScript example plugins, built from source.
 
 pub mod corpus;
 
@@ -65,4 +66,91 @@ pub fn test_plugin(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+fn newest_mtime(dir: &Path) -> std::time::SystemTime {
+    std::fs::read_dir(dir)
+        .expect("reading a plugin source folder")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .max()
+        .unwrap_or(std::time::UNIX_EPOCH)
+}
+
+/// Runs `cmd` to (re)build `out` when a file in `source` or `wit/` is newer.
+fn build_if_stale(out: &Path, source: &Path, mut cmd: Command, hint: &str) -> PathBuf {
+    let built = out.metadata().and_then(|m| m.modified()).ok();
+    let newest = newest_mtime(source).max(newest_mtime(&repo().join("wit")));
+    if built.is_none_or(|b| b < newest) {
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let status = cmd
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run the build of {}: {e}; {hint}", out.display()));
+        assert!(
+            status.success(),
+            "building {} failed; {hint}",
+            out.display()
+        );
+    }
+    out.to_path_buf()
+}
+
+/// The Python classifier in `examples/plugins/python-classifier`, built with
+/// componentize-py (once per process, and only when its source changed).
+pub fn python_plugin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let source = repo().join("examples/plugins/python-classifier");
+            let out = repo().join("target/plugins/polyglot/python_classifier.wasm");
+            let mut cmd = Command::new("componentize-py");
+            cmd.current_dir(&source)
+                .args([
+                    "-d",
+                    "../../../wit",
+                    "-w",
+                    "classifier-plugin",
+                    "componentize",
+                    "app",
+                    "-o",
+                ])
+                .arg(&out);
+            build_if_stale(
+                &out,
+                &source,
+                cmd,
+                "run scripts/setup.sh to install componentize-py",
+            )
+        })
+        .clone()
+}
+
+/// The JavaScript scorer in `examples/plugins/js-scorer`, built with
+/// componentize-js (once per process, and only when its source changed).
+pub fn js_plugin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let source = repo().join("examples/plugins/js-scorer");
+            let out = repo().join("target/plugins/polyglot/js_scorer.wasm");
+            let mut cmd = Command::new(source.join("node_modules/.bin/componentize-js"));
+            cmd.current_dir(&source)
+                .args([
+                    "scorer.js",
+                    "--wit",
+                    "../../../wit",
+                    "--world-name",
+                    "scorer-plugin",
+                ])
+                .args(["--disable", "http", "fetch-event", "-o"])
+                .arg(&out);
+            build_if_stale(
+                &out,
+                &source,
+                cmd,
+                "run scripts/setup.sh to install componentize-js",
+            )
+        })
+        .clone()
 }
