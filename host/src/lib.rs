@@ -13,7 +13,9 @@ pub mod builtin;
 pub mod chain;
 pub mod config;
 pub mod event;
+pub mod ingest;
 pub mod runtime;
+pub mod storage;
 pub mod tables;
 
 use std::collections::BTreeMap;

@@ -6,4 +6,5 @@ mod hostile;
 mod loading;
 mod polyglot;
 mod process;
+mod serve;
 mod support;

@@ -4,6 +4,7 @@
 mod check;
 mod plugin;
 mod process;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Runs the HTTP server: ingest, chain, durable storage, read API.
+    Serve(serve::Args),
     /// Runs NDJSON events through a chain and writes NDJSON results (no server, no store).
     Process(process::Args),
     /// Validates a config: syntax, plugins, worlds, imports, stage configs, ordering policy.
@@ -43,11 +46,51 @@ enum Command {
     Plugin(plugin::Command),
 }
 
+/// Which config and chain to run.
+#[derive(clap::Args)]
+pub struct ChainArgs {
+    /// Config file; without it the built-in default chain runs.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Chain to run (default: the only chain, or the one named `default`).
+    #[arg(long)]
+    pub chain: Option<String>,
+}
+
 /// Loads `--config`, or the built-in default when absent.
 pub fn load_config(path: Option<&PathBuf>) -> Result<Config, ConfigError> {
     match path {
         Some(p) => Config::load(p),
         None => Ok(Config::builtin_default()),
+    }
+}
+
+/// The chain to run: the one named, else the only one, else `default`;
+/// reports the problem and returns the exit code otherwise.
+pub fn pick_chain(config: &Config, name: Option<&str>) -> Result<String, i32> {
+    let names = || config.chains.keys().cloned().collect::<Vec<_>>().join(", ");
+    match name {
+        Some(name) if config.chains.contains_key(name) => Ok(name.to_string()),
+        Some(name) => {
+            eprintln!(
+                "error: {}: no chain {name:?}; chains: {}",
+                config.file,
+                names()
+            );
+            Err(BAD_CONFIG)
+        }
+        None if config.chains.len() == 1 => {
+            Ok(config.chains.keys().next().expect("one chain").clone())
+        }
+        None if config.chains.contains_key("default") => Ok("default".into()),
+        None => {
+            eprintln!(
+                "error: {} has several chains ({}); pick one with --chain",
+                config.file,
+                names()
+            );
+            Err(BAD_CONFIG)
+        }
     }
 }
 
@@ -74,6 +117,7 @@ pub fn main() -> i32 {
     };
     init_tracing();
     match cli.command {
+        Command::Serve(args) => serve::run(args),
         Command::Process(args) => process::run(args),
         Command::Check { config } => check::run(&config),
         Command::Plugin(cmd) => plugin::run(cmd),

@@ -12,12 +12,8 @@ use super::{BAD_CONFIG, FAILURE, OK, load_config};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Config file; without it the built-in default chain runs.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Chain to run (default: the only chain, or the one named `default`).
-    #[arg(long)]
-    chain: Option<String>,
+    #[command(flatten)]
+    target: super::ChainArgs,
     /// Input NDJSON file (default: standard input).
     #[arg(long)]
     input: Option<PathBuf>,
@@ -49,33 +45,16 @@ fn write_line(out: &mut impl Write, doc: &serde_json::Value) -> io::Result<()> {
 }
 
 pub fn run(args: Args) -> i32 {
-    let config = match load_config(args.config.as_ref()) {
+    let config = match load_config(args.target.config.as_ref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             return BAD_CONFIG;
         }
     };
-    let chain_name = match &args.chain {
-        Some(name) if config.chains.contains_key(name) => name.clone(),
-        Some(name) => {
-            eprintln!(
-                "error: {}: no chain {name:?}; chains: {}",
-                config.file,
-                config.chains.keys().cloned().collect::<Vec<_>>().join(", ")
-            );
-            return BAD_CONFIG;
-        }
-        None if config.chains.len() == 1 => config.chains.keys().next().expect("one chain").clone(),
-        None if config.chains.contains_key("default") => "default".into(),
-        None => {
-            eprintln!(
-                "error: {} has several chains ({}); pick one with --chain",
-                config.file,
-                config.chains.keys().cloned().collect::<Vec<_>>().join(", ")
-            );
-            return BAD_CONFIG;
-        }
+    let chain_name = match super::pick_chain(&config, args.target.chain.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let mut pipeline = match Pipeline::build(&config) {
         Ok(p) => p,

@@ -1,0 +1,93 @@
+//! `faultline serve`: HTTP ingest into a bounded queue, a pool of worker
+//! threads running the chain, durable storage, and the read API.
+
+pub mod auth;
+mod http;
+mod workers;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use http::ServerState;
+pub use workers::{Outcome, Workers};
+
+use crate::Pipeline;
+use crate::storage::Storage;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Chain that ingested events run through.
+    pub chain: String,
+    /// Worker threads running the chain.
+    pub workers: usize,
+    /// Events that may wait for a worker; beyond, ingest answers 429.
+    pub queue: usize,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest single event, in bytes.
+    pub max_event_bytes: usize,
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+    /// A socket or file operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Runs the server until SIGINT or SIGTERM, then drains the queue and stops.
+pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError> {
+    let storage = Arc::new(Storage::open(&options.data_dir, options.queue.max(1024))?);
+    let (keys, new_key) =
+        auth::Keys::load_or_create(&options.data_dir).map_err(|source| ServeError::Io {
+            what: format!("reading keys in {}", options.data_dir.display()),
+            source,
+        })?;
+    if let Some(key) = new_key {
+        println!("created admin API key (shown once; only its hash is stored): {key}");
+    }
+    let chain = pipeline
+        .chains
+        .get(&options.chain)
+        .expect("chain checked by the caller");
+    let workers = Workers::start(chain, options.workers, options.queue, storage.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("faultline-http")
+        .build()
+        .map_err(|source| ServeError::Io {
+            what: "starting the async runtime".into(),
+            source,
+        })?;
+    let state = Arc::new(ServerState {
+        storage: storage.clone(),
+        keys,
+        workers,
+        options: options.clone(),
+    });
+    let result = runtime.block_on(http::run(state.clone()));
+    drop(runtime);
+    if let Ok(state) = Arc::try_unwrap(state) {
+        state.workers.stop();
+    }
+    storage.close()?;
+    drop(pipeline);
+    println!("faultline stopped");
+    result
+}

@@ -1,0 +1,440 @@
+//! Storage: processed events, the issues they group into, and the dead-letter
+//! quarantine, in sled behind a narrow interface, with a write-ahead log in
+//! front so that an acknowledged write is durable (group commit: one
+//! `fdatasync` per batch, not per event).
+
+mod issues;
+mod wal;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+pub use issues::{Issue, fingerprint_of};
+use wal::Wal;
+
+/// The schema version of the sled trees; bumped by migrations.
+pub const SCHEMA_VERSION: u64 = 1;
+/// Log size at which sled is flushed, fsynced and the log emptied.
+const CHECKPOINT_BYTES: u64 = 16 << 20;
+/// Most writes committed with one `fdatasync`.
+const MAX_BATCH: usize = 4096;
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A file operation failed.
+    #[error("storage I/O failed in {path}: {source}")]
+    Io {
+        /// File or directory.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// sled failed.
+    #[error("the event database failed: {0}")]
+    Sled(String),
+    /// The data directory was written by a newer faultline.
+    #[error(
+        "{path} has schema version {found}, newer than this faultline's {SCHEMA_VERSION}; use a newer faultline"
+    )]
+    Schema {
+        /// Data directory.
+        path: String,
+        /// Version found.
+        found: u64,
+    },
+    /// The writer is gone (shutting down or failed earlier).
+    #[error("storage is not accepting writes (shutting down or failed)")]
+    Closed,
+    /// The write queue is full.
+    #[error("storage write queue is full")]
+    Busy,
+}
+
+fn sled_err(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Sled(e.to_string())
+}
+
+/// One write, as logged and applied.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Entry {
+    /// A processed event (the output document of the chain).
+    Event {
+        /// Project it was sent to.
+        project: String,
+        /// The document: event, classification, impact, provenance.
+        doc: Json,
+    },
+    /// An event a stage dead-lettered, as it entered the chain.
+    DeadLetter {
+        /// Project it was sent to.
+        project: String,
+        /// The event, unredacted.
+        event: Json,
+        /// The failure.
+        error: String,
+        /// Chain it ran in.
+        chain: String,
+    },
+}
+
+/// What applying an entry did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Stored; grouped into this issue.
+    Stored {
+        /// Issue id.
+        issue: String,
+    },
+    /// An event with this id was already stored; nothing changed.
+    Duplicate,
+    /// Kept in the dead-letter tree.
+    DeadLettered,
+}
+
+/// Acknowledgement callback of one write.
+pub type Ack = Box<dyn FnOnce(Result<Applied, String>) + Send>;
+
+struct Job {
+    entry: Entry,
+    ack: Ack,
+}
+
+#[derive(Clone)]
+struct Trees {
+    db: sled::Db,
+    events: sled::Tree,
+    by_time: sled::Tree,
+    issues: sled::Tree,
+    issue_users: sled::Tree,
+    dead: sled::Tree,
+    meta: sled::Tree,
+}
+
+/// The store: reads go straight to sled, writes through the log and the writer thread.
+pub struct Storage {
+    trees: Trees,
+    dir: PathBuf,
+    writer: Mutex<Option<SyncSender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
+    move |source| StorageError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+impl Trees {
+    fn open(dir: &Path) -> Result<Trees, StorageError> {
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(sled_err)?;
+        let tree = |name: &str| db.open_tree(name).map_err(sled_err);
+        Ok(Trees {
+            events: tree("events")?,
+            by_time: tree("events_by_time")?,
+            issues: tree("issues")?,
+            issue_users: tree("issue_users")?,
+            dead: tree("dead_letter")?,
+            meta: tree("meta")?,
+            db,
+        })
+    }
+
+    fn applied_seq(&self) -> Result<u64, StorageError> {
+        Ok(self
+            .meta
+            .get("applied_seq")
+            .map_err(sled_err)?
+            .map_or(0, |v| {
+                u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))
+            }))
+    }
+
+    /// Applies one logged entry; idempotent by sequence number and event id.
+    fn apply(&self, seq: u64, entry: &Entry) -> Result<Applied, StorageError> {
+        use sled::Transactional;
+        use sled::transaction::ConflictableTransactionError as Abort;
+        let result = (
+            &self.events,
+            &self.by_time,
+            &self.issues,
+            &self.issue_users,
+            &self.dead,
+            &self.meta,
+        )
+            .transaction(|(events, by_time, issues, users, dead, meta)| {
+                meta.insert("applied_seq", &seq.to_be_bytes())?;
+                match entry {
+                    Entry::Event { project, doc } => {
+                        let id = doc["event_id"].as_str().unwrap_or_default();
+                        if events.get(id)?.is_some() {
+                            return Ok(Applied::Duplicate);
+                        }
+                        let bytes =
+                            serde_json::to_vec(doc).map_err(|e| Abort::Abort(e.to_string()))?;
+                        events.insert(id, bytes)?;
+                        let micros = issues::timestamp_micros(doc);
+                        let mut key = micros.to_be_bytes().to_vec();
+                        key.extend_from_slice(id.as_bytes());
+                        by_time.insert(key, id.as_bytes())?;
+                        let (fingerprint, issue_id) = fingerprint_of(project, doc);
+                        let mut issue: Issue = match issues.get(&issue_id)? {
+                            Some(v) => serde_json::from_slice(&v)
+                                .map_err(|e| Abort::Abort(e.to_string()))?,
+                            None => Issue::new(&issue_id, project, fingerprint, doc),
+                        };
+                        let new_user = match issues::user_key(doc) {
+                            Some(user) => {
+                                let mut k = issue_id.as_bytes().to_vec();
+                                k.push(0);
+                                k.extend_from_slice(user.as_bytes());
+                                users.insert(k, &[])?.is_none()
+                            }
+                            None => false,
+                        };
+                        issue.record(doc, new_user);
+                        let bytes =
+                            serde_json::to_vec(&issue).map_err(|e| Abort::Abort(e.to_string()))?;
+                        issues.insert(issue_id.as_bytes(), bytes)?;
+                        Ok(Applied::Stored { issue: issue_id })
+                    }
+                    Entry::DeadLetter { event, .. } => {
+                        let id = event["event_id"].as_str().unwrap_or_default();
+                        let bytes =
+                            serde_json::to_vec(entry).map_err(|e| Abort::Abort(e.to_string()))?;
+                        dead.insert(id, bytes)?;
+                        Ok(Applied::DeadLettered)
+                    }
+                }
+            });
+        result.map_err(|e| match e {
+            sled::transaction::TransactionError::Abort(m) => StorageError::Sled(m),
+            sled::transaction::TransactionError::Storage(e) => sled_err(e),
+        })
+    }
+
+    /// Flushes sled and fsyncs its files, so the log can be emptied.
+    fn checkpoint(&self, dir: &Path) -> Result<(), StorageError> {
+        self.db.flush().map_err(sled_err)?;
+        let db_dir = dir.join("db");
+        for entry in std::fs::read_dir(&db_dir).map_err(io_err(&db_dir))? {
+            let path = entry.map_err(io_err(&db_dir))?.path();
+            if path.is_file() {
+                std::fs::File::open(&path)
+                    .and_then(|f| f.sync_all())
+                    .map_err(io_err(&path))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every value of a tree, decoded.
+fn all<T: serde::de::DeserializeOwned>(tree: &sled::Tree) -> Result<Vec<T>, StorageError> {
+    tree.iter()
+        .values()
+        .map(|v| {
+            v.map_err(sled_err)
+                .and_then(|v| serde_json::from_slice(&v).map_err(sled_err))
+        })
+        .collect()
+}
+
+fn writer_loop(trees: Trees, dir: PathBuf, mut wal: Wal, mut seq: u64, rx: Receiver<Job>) {
+    let wal_path = dir.join("wal");
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let start = seq;
+        let logged: std::io::Result<()> = batch.iter().try_for_each(|job| {
+            seq += 1;
+            let payload = serde_json::to_vec(&job.entry).expect("entries serialize");
+            wal.append(seq, &payload)
+        });
+        if let Err(e) = logged.and_then(|()| wal.sync()) {
+            tracing::error!(path = %wal_path.display(), "write-ahead log failed; refusing writes: {e}");
+            for job in batch {
+                (job.ack)(Err(format!("write-ahead log failed: {e}")));
+            }
+            return;
+        }
+        tracing::debug!(batch = batch.len(), "group commit");
+        for (i, job) in batch.into_iter().enumerate() {
+            let result = trees
+                .apply(start + 1 + i as u64, &job.entry)
+                .map_err(|e| e.to_string());
+            (job.ack)(result);
+        }
+        if wal.size() > CHECKPOINT_BYTES {
+            match trees
+                .checkpoint(&dir)
+                .and_then(|()| wal.truncate().map_err(io_err(&wal_path)))
+            {
+                Ok(()) => tracing::debug!("checkpoint: write-ahead log emptied"),
+                Err(e) => tracing::error!("checkpoint failed (the log keeps growing): {e}"),
+            }
+        }
+    }
+}
+
+impl Storage {
+    /// Opens the data directory: replays the log into sled, then starts the writer.
+    pub fn open(dir: &Path, queue: usize) -> Result<Storage, StorageError> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let trees = Trees::open(dir)?;
+        match trees.meta.get("schema_version").map_err(sled_err)? {
+            Some(v) => {
+                let found = u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]));
+                if found > SCHEMA_VERSION {
+                    return Err(StorageError::Schema {
+                        path: dir.display().to_string(),
+                        found,
+                    });
+                }
+            }
+            None => {
+                trees
+                    .meta
+                    .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())
+                    .map_err(sled_err)?;
+            }
+        }
+        let wal_path = dir.join("wal");
+        let (wal, records) = Wal::open(&wal_path).map_err(io_err(&wal_path))?;
+        let applied = trees.applied_seq()?;
+        let mut seq = applied;
+        let mut replayed = 0;
+        for (s, payload) in records {
+            seq = seq.max(s);
+            if s <= applied {
+                continue;
+            }
+            let entry: Entry = serde_json::from_slice(&payload).map_err(sled_err)?;
+            trees.apply(s, &entry)?;
+            replayed += 1;
+        }
+        if replayed > 0 {
+            tracing::info!(replayed, "replayed the write-ahead log");
+        }
+        let (tx, rx) = sync_channel(queue);
+        let writer_trees = trees.clone();
+        let writer_dir = dir.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("faultline-writer".into())
+            .spawn(move || writer_loop(writer_trees, writer_dir, wal, seq, rx))
+            .map_err(io_err(dir))?;
+        Ok(Storage {
+            trees,
+            dir: dir.to_path_buf(),
+            writer: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Queues a write; `ack` runs once it is durable (or failed).
+    pub fn write(&self, entry: Entry, ack: Ack) -> Result<(), StorageError> {
+        let writer = self.writer.lock().expect("writer lock");
+        let writer = writer.as_ref().ok_or(StorageError::Closed)?;
+        match writer.try_send(Job { entry, ack }) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(StorageError::Busy),
+            Err(TrySendError::Disconnected(_)) => Err(StorageError::Closed),
+        }
+    }
+
+    /// A stored event by id.
+    pub fn event(&self, id: &str) -> Result<Option<Json>, StorageError> {
+        self.trees
+            .events
+            .get(id)
+            .map_err(sled_err)?
+            .map(|v| serde_json::from_slice(&v).map_err(sled_err))
+            .transpose()
+    }
+
+    /// The newest events first, at most `limit`, older than the cursor if given.
+    pub fn events(
+        &self,
+        limit: usize,
+        before: Option<&[u8]>,
+    ) -> Result<(Vec<Json>, Option<Vec<u8>>), StorageError> {
+        let iter = match before {
+            Some(cursor) => self.trees.by_time.range(..cursor.to_vec()),
+            None => self.trees.by_time.range::<Vec<u8>, _>(..),
+        };
+        let mut out = Vec::new();
+        let mut last = None;
+        for item in iter.rev() {
+            let (key, id) = item.map_err(sled_err)?;
+            if out.len() == limit {
+                break;
+            }
+            if let Some(doc) = self.event(std::str::from_utf8(&id).unwrap_or_default())? {
+                out.push(doc);
+            }
+            last = Some(key.to_vec());
+        }
+        let next = if out.len() == limit { last } else { None };
+        Ok((out, next))
+    }
+
+    /// Every issue.
+    pub fn issues(&self) -> Result<Vec<Issue>, StorageError> {
+        all(&self.trees.issues)
+    }
+
+    /// One issue by id.
+    pub fn issue(&self, id: &str) -> Result<Option<Issue>, StorageError> {
+        self.trees
+            .issues
+            .get(id)
+            .map_err(sled_err)?
+            .map(|v| serde_json::from_slice(&v).map_err(sled_err))
+            .transpose()
+    }
+
+    /// Dead-lettered entries.
+    pub fn dead_letters(&self) -> Result<Vec<Json>, StorageError> {
+        all(&self.trees.dead)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Stops accepting writes, waits for queued ones to commit, and flushes.
+    pub fn close(&self) -> Result<(), StorageError> {
+        self.writer.lock().expect("writer lock").take();
+        if let Some(t) = self.thread.lock().expect("thread lock").take() {
+            let _ = t.join();
+        }
+        self.trees.db.flush().map_err(sled_err)?;
+        Ok(())
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// A shared handle.
+pub type SharedStorage = Arc<Storage>;

@@ -1,0 +1,279 @@
+//! `faultline serve`: ingest over HTTP, durable acknowledgements, reads, auth.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{repo, temp_dir};
+
+struct Server {
+    child: Child,
+    addr: String,
+    key: String,
+}
+
+/// Starts `faultline serve` on a free port; `key` is the admin key of the data dir.
+fn start(data_dir: &std::path::Path, extra: &[&str], key: Option<&str>) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ])
+        .args(extra)
+        .env("FAULTLINE_CACHE_DIR", repo().join("target/e2e-cache"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting faultline serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut key = key.map(str::to_string);
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .unwrap();
+        if let Some(k) =
+            line.strip_prefix("created admin API key (shown once; only its hash is stored): ")
+        {
+            key = Some(k.to_string());
+        }
+        if let Some(rest) = line.strip_prefix("faultline listening on http://") {
+            break rest.split(' ').next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        addr,
+        key: key.expect("an admin key"),
+    }
+}
+
+/// One HTTP/1.1 request; returns the status and the JSON body.
+fn request(addr: &str, method: &str, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr).expect("connecting");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("reading the response");
+    let status = response[9..12].parse().expect("status code");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+impl Server {
+    fn get(&self, path: &str) -> (u16, Value) {
+        request(&self.addr, "GET", path, Some(&self.key), "")
+    }
+
+    fn post(&self, body: &str) -> (u16, Value) {
+        request(&self.addr, "POST", "/api/v1/events", Some(&self.key), body)
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn ingest_store_group_and_read_back() {
+    let dir = temp_dir("serve-basic");
+    let server = start(&dir, &["--max-body-kb", "64"], None);
+    let samples = std::fs::read_to_string(repo().join("examples/events.ndjson")).unwrap();
+    let (status, body) = server.post(&samples);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 4);
+    let (status, event) = server.get("/api/v1/events/6f1c0ad4a0b94c0e8b2d2f1f7d7c1a01");
+    assert_eq!(status, 200);
+    assert_eq!(
+        event["message"], "payment failed for [email]",
+        "stored redacted"
+    );
+    assert_eq!(event["classification"]["code"], "DEPENDENCY.PAYMENT");
+    let (_, issues) = server.get("/api/v1/issues?sort=impact");
+    let issues = issues["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 4);
+    assert!(
+        issues
+            .windows(2)
+            .all(|w| w[0]["max_impact"].as_u64() >= w[1]["max_impact"].as_u64())
+    );
+    let (_, events) = server.get("/api/v1/events?limit=2");
+    assert_eq!(events["events"].as_array().unwrap().len(), 2);
+    let cursor = events["next_cursor"].as_str().unwrap();
+    let (_, rest) = server.get(&format!("/api/v1/events?limit=10&cursor={cursor}"));
+    assert_eq!(rest["events"].as_array().unwrap().len(), 2);
+
+    // The same events again: acknowledged, but neither stored nor counted twice.
+    let (_, again) = server.post(&samples);
+    assert_eq!(again["accepted"], 4);
+    let (_, issues) = server.get("/api/v1/issues");
+    let total: u64 = issues["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        total, 5,
+        "the event without an id is new each time; the others are duplicates"
+    );
+
+    // One bad event in a batch does not lose the good ones.
+    let (status, mixed) = server.post("{\"message\": \"good\"}\n{\"level\": 3}\nnot json\n");
+    assert_eq!(status, 200);
+    assert_eq!(mixed["accepted"], 1);
+    assert_eq!(mixed["errors"][0]["index"], 1);
+    assert!(
+        mixed["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("field `level`")
+    );
+    assert!(
+        mixed["errors"][1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid JSON")
+    );
+    let (status, none) = server.post("{\"level\": 3}");
+    assert_eq!(status, 400, "{none}");
+
+    let big = format!("{{\"message\": \"{}\"}}", "x".repeat(70 * 1024));
+    let (status, too_big) = server.post(&big);
+    assert_eq!(status, 413);
+    assert!(
+        too_big["error"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 65536 bytes")
+    );
+
+    let (status, _) = request(&server.addr, "GET", "/api/v1/issues", None, "");
+    assert_eq!(status, 401, "reads need a key");
+    let (status, _) = request(&server.addr, "POST", "/api/v1/events", Some("wrong"), "{}");
+    assert_eq!(status, 401);
+    let (status, health) = request(&server.addr, "GET", "/healthz", None, "");
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    let (status, _) = server.get("/api/v1/events/ffffffffffffffffffffffffffffffff");
+    assert_eq!(status, 404);
+
+    let exit = server.terminate();
+    assert!(exit.success(), "SIGTERM stops cleanly: {exit:?}");
+}
+
+#[test]
+fn sigkill_under_load_loses_no_acknowledged_event() {
+    let dir = temp_dir("serve-kill");
+    let server = start(&dir, &["--workers", "2"], None);
+    let addr = server.addr.clone();
+    let key = server.key.clone();
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let (addr, key) = (addr.clone(), key.clone());
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                for batch in 0.. {
+                    if Instant::now() > deadline || batch > 2000 {
+                        break;
+                    }
+                    let body: String = (0..20)
+                        .map(|i| json!({"event_id": format!("{c:08x}{batch:016x}{i:08x}"), "message": format!("load {c} {batch} {i}")}).to_string() + "\n")
+                        .collect();
+                    let Ok(mut stream) = TcpStream::connect(&addr) else { break };
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    let req = format!(
+                        "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(req.as_bytes()).is_err() {
+                        break;
+                    }
+                    let mut response = String::new();
+                    if stream.read_to_string(&mut response).is_err() || !response.starts_with("HTTP/1.1 200") {
+                        break;
+                    }
+                    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+                    let parsed: Value = serde_json::from_str(body).unwrap();
+                    acked.extend(parsed["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_string()));
+                }
+                acked
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1000));
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let acked: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(
+        acked.len() >= 20,
+        "the load reached the server ({} acked)",
+        acked.len()
+    );
+    drop(server);
+
+    let server = start(&dir, &[], Some(&key));
+    for id in &acked {
+        let (status, _) = server.get(&format!("/api/v1/events/{id}"));
+        assert_eq!(status, 200, "acknowledged event {id} lost after SIGKILL");
+    }
+    let (_, issues) = server.get("/api/v1/issues");
+    let counted: u64 = issues["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["count"].as_u64().unwrap())
+        .sum();
+    let (_, all) = server.get("/api/v1/events?limit=1000");
+    let mut stored = all["events"].as_array().unwrap().len() as u64;
+    let mut cursor = all["next_cursor"].as_str().map(str::to_string);
+    while let Some(c) = cursor {
+        let (_, page) = server.get(&format!("/api/v1/events?limit=1000&cursor={c}"));
+        stored += page["events"].as_array().unwrap().len() as u64;
+        cursor = page["next_cursor"].as_str().map(str::to_string);
+    }
+    eprintln!(
+        "acknowledged before SIGKILL: {}, stored after restart: {stored}",
+        acked.len()
+    );
+    assert_eq!(
+        counted, stored,
+        "issue counts match stored events: nothing counted twice"
+    );
+    assert!(stored >= acked.len() as u64);
+    assert!(server.terminate().success());
+}
