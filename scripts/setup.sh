@@ -11,6 +11,11 @@ COMPONENTIZE_PY=0.25.1
 if [ "$(componentize-py --version 2>/dev/null)" != "componentize-py $COMPONENTIZE_PY" ]; then
     python3 -m pip install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY"
 fi
+# The end-to-end tests point the real Python Sentry SDK at `faultline serve`.
+SENTRY_SDK=2.75.0
+if ! python3 -c "import sentry_sdk, sys; sys.exit(sentry_sdk.VERSION != '$SENTRY_SDK')" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check "sentry-sdk==$SENTRY_SDK"
+fi
 if [ ! -x examples/plugins/js-scorer/node_modules/.bin/componentize-js ]; then
     (cd examples/plugins/js-scorer && npm ci --no-audit --no-fund --loglevel=error)
 fi

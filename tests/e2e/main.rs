@@ -6,5 +6,6 @@ mod hostile;
 mod loading;
 mod polyglot;
 mod process;
+mod sentry;
 mod serve;
 mod support;

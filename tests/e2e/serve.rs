@@ -9,14 +9,16 @@ use serde_json::{Value, json};
 
 use crate::support::{repo, temp_dir};
 
-struct Server {
-    child: Child,
-    addr: String,
-    key: String,
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+    pub key: String,
+    /// The DSN of project 1.
+    pub dsn: String,
 }
 
 /// Starts `faultline serve` on a free port; `key` is the admin key of the data dir.
-fn start(data_dir: &std::path::Path, extra: &[&str], key: Option<&str>) -> Server {
+pub fn start(data_dir: &std::path::Path, extra: &[&str], key: Option<&str>) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args([
             "serve",
@@ -33,7 +35,8 @@ fn start(data_dir: &std::path::Path, extra: &[&str], key: Option<&str>) -> Serve
         .expect("starting faultline serve");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut key = key.map(str::to_string);
-    let addr = loop {
+    let mut addr = None;
+    let dsn = loop {
         let line = lines
             .next()
             .expect("server exited before listening")
@@ -44,43 +47,76 @@ fn start(data_dir: &std::path::Path, extra: &[&str], key: Option<&str>) -> Serve
             key = Some(k.to_string());
         }
         if let Some(rest) = line.strip_prefix("faultline listening on http://") {
-            break rest.split(' ').next().unwrap().to_string();
+            addr = Some(rest.split(' ').next().unwrap().to_string());
+        }
+        if let Some(dsn) = line.strip_prefix("project 1 (default): DSN ") {
+            break dsn.to_string();
         }
     };
     std::thread::spawn(move || for _ in lines {});
     Server {
         child,
-        addr,
+        addr: addr.expect("an address"),
         key: key.expect("an admin key"),
+        dsn,
     }
 }
 
-/// One HTTP/1.1 request; returns the status and the JSON body.
-fn request(addr: &str, method: &str, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
+/// One HTTP/1.1 request with extra headers; returns the status, the response
+/// head (lowercased) and the JSON body.
+pub fn raw_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, Value) {
     let mut stream = TcpStream::connect(addr).expect("connecting");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let auth = key
-        .map(|k| format!("Authorization: Bearer {k}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
-    )
-    .unwrap();
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
     let mut response = String::new();
     stream
         .read_to_string(&mut response)
         .expect("reading the response");
     let status = response[9..12].parse().expect("status code");
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        status,
+        head.to_ascii_lowercase(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+/// One HTTP/1.1 request; returns the status and the JSON body.
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: &str,
+) -> (u16, Value) {
+    let auth = key.map(|k| format!("Bearer {k}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("Authorization", a.as_str()));
+    }
+    let (status, _, body) = raw_request(addr, method, path, &headers, body.as_bytes());
+    (status, body)
 }
 
 impl Server {
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub fn get(&self, path: &str) -> (u16, Value) {
         request(&self.addr, "GET", path, Some(&self.key), "")
     }
 
@@ -88,7 +124,7 @@ impl Server {
         request(&self.addr, "POST", "/api/v1/events", Some(&self.key), body)
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub fn terminate(mut self) -> std::process::ExitStatus {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

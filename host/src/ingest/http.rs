@@ -14,12 +14,15 @@ use serde_json::{Value as Json, json};
 
 use super::auth::{Denied, Keys, Role};
 use super::{Outcome, ServeError, ServeOptions, Workers};
+use crate::runtime::bindings::faultline::plugin::types::Event;
 use crate::storage::Storage;
 
 /// Shared by every request.
 pub struct ServerState {
     /// The store.
     pub storage: Arc<Storage>,
+    /// Projects and their DSN keys.
+    pub projects: Vec<super::projects::Project>,
     /// API keys.
     pub keys: Keys,
     /// The worker pool.
@@ -99,21 +102,9 @@ async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
     let project = query_param(&req, "project")
         .unwrap_or("default")
         .to_string();
-    let limit = state.options.max_body_bytes;
-    let body = match Limited::new(req.into_body(), limit).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is larger than {limit} bytes; send fewer events per request"),
-            );
-        }
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("reading the body failed: {e}"),
-            );
-        }
+    let body = match read_body(req.into_body(), state.options.max_body_bytes).await {
+        Ok(b) => b,
+        Err((status, message)) => return error(status, message),
     };
     let items = match split_events(&body) {
         Ok(items) => items,
@@ -137,32 +128,11 @@ async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
             Err(e) => errors.push(json!({ "index": index, "error": e })),
         }
     }
-    if events.len() > state.workers.room() {
-        return Response::builder()
-            .status(StatusCode::TOO_MANY_REQUESTS)
-            .header(RETRY_AFTER, "1")
-            .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(
-                json!({"error": "the processing queue is full; retry after a second", "queued": state.workers.queued()}).to_string(),
-            )))
-            .expect("valid response");
-    }
-    let mut pending = Vec::new();
-    for (index, event) in events {
-        match state.workers.submit(&project, event) {
-            Some(rx) => pending.push((index, rx)),
-            None => errors.push(json!({ "index": index, "error": "the processing queue is full; retry this event" })),
-        }
-    }
-    let (mut ids, mut dropped) = (Vec::new(), Vec::new());
-    for (index, rx) in pending {
-        match rx.await {
-            Ok(Outcome::Stored { id, .. }) => ids.push(id),
-            Ok(Outcome::Dropped(why)) | Ok(Outcome::DeadLettered(why)) => dropped.push(json!({ "index": index, "reason": why })),
-            Ok(Outcome::Failed(why)) => errors.push(json!({ "index": index, "error": format!("not stored: {why}") })),
-            Err(_) => errors.push(json!({ "index": index, "error": "not stored: storage is busy or shutting down; retry" })),
-        }
-    }
+    let Some(done) = submit_all(state, &project, events).await else {
+        return busy(false);
+    };
+    errors.extend(done.errors);
+    let (ids, dropped) = (done.ids, done.dropped);
     let status = if ids.is_empty() && dropped.is_empty() && !errors.is_empty() {
         StatusCode::BAD_REQUEST
     } else {
@@ -172,6 +142,210 @@ async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
         status,
         json!({ "accepted": ids.len(), "ids": ids, "dropped": dropped, "errors": errors }),
     )
+}
+
+/// What became of the events of one request.
+struct Submitted {
+    ids: Vec<String>,
+    dropped: Vec<Json>,
+    errors: Vec<Json>,
+}
+
+/// 429 with `Retry-After` (and Sentry's rate-limit header for SDKs).
+fn busy(sentry: bool) -> Reply {
+    let mut builder = Response::builder()
+        .status(StatusCode::TOO_MANY_REQUESTS)
+        .header(RETRY_AFTER, "1")
+        .header(CONTENT_TYPE, "application/json");
+    if sentry {
+        builder = builder
+            .header("X-Sentry-Rate-Limits", "1::organization")
+            .header(
+                "X-Sentry-Error",
+                "the processing queue is full; retry after a second",
+            );
+    }
+    builder
+        .body(Full::new(Bytes::from(
+            json!({"error": "the processing queue is full; retry after a second"}).to_string(),
+        )))
+        .expect("valid response")
+}
+
+/// Queues the events and waits until each is durable or refused; `None`
+/// when the queue has no room for all of them (nothing is queued then).
+async fn submit_all(
+    state: &ServerState,
+    project: &str,
+    events: Vec<(usize, Event)>,
+) -> Option<Submitted> {
+    if events.len() > state.workers.room() {
+        return None;
+    }
+    let mut done = Submitted {
+        ids: Vec::new(),
+        dropped: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mut pending = Vec::new();
+    for (index, event) in events {
+        match state.workers.submit(project, event) {
+            Some(rx) => pending.push((index, rx)),
+            None => done.errors.push(json!({ "index": index, "error": "the processing queue is full; retry this event" })),
+        }
+    }
+    for (index, rx) in pending {
+        match rx.await {
+            Ok(Outcome::Stored { id, .. }) => done.ids.push(id),
+            Ok(Outcome::Dropped(why)) | Ok(Outcome::DeadLettered(why)) => done.dropped.push(json!({ "index": index, "reason": why })),
+            Ok(Outcome::Failed(why)) => done.errors.push(json!({ "index": index, "error": format!("not stored: {why}") })),
+            Err(_) => done.errors.push(json!({ "index": index, "error": "not stored: storage is busy or shutting down; retry" })),
+        }
+    }
+    Some(done)
+}
+
+fn sentry_error(status: StatusCode, message: String) -> Reply {
+    Response::builder()
+        .status(status)
+        .header(CONTENT_TYPE, "application/json")
+        .header("X-Sentry-Error", message.replace(['\r', '\n'], " "))
+        .body(Full::new(Bytes::from(
+            json!({ "detail": message }).to_string(),
+        )))
+        .expect("valid response")
+}
+
+/// Reads a body up to `limit` bytes.
+async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, (StatusCode, String)> {
+    match Limited::new(body, limit).collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {limit} bytes; send fewer events per request"),
+        )),
+        Err(e) => Err((
+            StatusCode::BAD_REQUEST,
+            format!("reading the body failed: {e}"),
+        )),
+    }
+}
+
+/// `POST /api/{project}/store/` and `POST /api/{project}/envelope/`.
+async fn sentry_ingest(
+    state: &ServerState,
+    req: Request<Incoming>,
+    project_id: &str,
+    envelope: bool,
+) -> Reply {
+    let Some(project) = state.projects.iter().find(|p| p.id == project_id) else {
+        return sentry_error(
+            StatusCode::NOT_FOUND,
+            format!("no project {project_id}; check the DSN"),
+        );
+    };
+    let mut key = req
+        .headers()
+        .get("x-sentry-auth")
+        .and_then(|h| h.to_str().ok())
+        .and_then(super::sentry::key_from_auth_header)
+        .map(str::to_string)
+        .or_else(|| query_param(&req, "sentry_key").map(str::to_string));
+    let encoding = req
+        .headers()
+        .get("content-encoding")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    let limit = state.options.max_body_bytes;
+    let body = match read_body(req.into_body(), limit).await {
+        Ok(b) => b,
+        Err((status, message)) => return sentry_error(status, message),
+    };
+    let body = match super::sentry::decode(encoding.as_deref(), &body, limit) {
+        Ok(b) => b,
+        Err(e) if e.contains("more than") => return sentry_error(StatusCode::PAYLOAD_TOO_LARGE, e),
+        Err(e) => return sentry_error(StatusCode::BAD_REQUEST, e),
+    };
+    let raw_events = if envelope {
+        match super::sentry::parse_envelope(&body) {
+            Ok(env) => {
+                if key.is_none() {
+                    key = env
+                        .header
+                        .get("dsn")
+                        .and_then(Json::as_str)
+                        .and_then(super::sentry::key_from_dsn)
+                        .map(str::to_string);
+                }
+                env.events
+            }
+            Err(e) => return sentry_error(StatusCode::BAD_REQUEST, e),
+        }
+    } else {
+        match serde_json::from_slice::<Json>(&body) {
+            Ok(v) => vec![v],
+            Err(e) => return sentry_error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
+        }
+    };
+    match key {
+        Some(k) if k == project.public_key => {}
+        Some(_) => {
+            return sentry_error(
+                StatusCode::FORBIDDEN,
+                format!("the DSN key is not valid for project {project_id}"),
+            );
+        }
+        None => {
+            return sentry_error(
+                StatusCode::FORBIDDEN,
+                "no DSN key: send X-Sentry-Auth, ?sentry_key= or an envelope dsn".into(),
+            );
+        }
+    }
+    let mut events = Vec::new();
+    for (i, raw) in raw_events.iter().enumerate() {
+        if raw.to_string().len() > state.options.max_event_bytes {
+            return sentry_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "event {i} is larger than {} bytes",
+                    state.options.max_event_bytes
+                ),
+            );
+        }
+        match crate::event::from_json(raw) {
+            Ok(e) => events.push((i, e)),
+            Err(e) => return sentry_error(StatusCode::BAD_REQUEST, format!("event {i}: {e}")),
+        }
+    }
+    let first_id = events.first().map(|(_, e)| e.event_id.clone());
+    let Some(done) = submit_all(state, &project.id, events).await else {
+        return busy(true);
+    };
+    if let Some(err) = done.errors.first() {
+        return sentry_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            err["error"].as_str().unwrap_or("not stored").to_string(),
+        );
+    }
+    reply(
+        StatusCode::OK,
+        first_id.map_or(json!({}), |id| json!({ "id": id })),
+    )
+}
+
+/// `/api/{project}/store` or `/api/{project}/envelope`: the project id and whether an envelope.
+fn sentry_route(path: &str) -> Option<(&str, bool)> {
+    let rest = path.strip_prefix("/api/")?;
+    let (project, endpoint) = rest.split_once('/')?;
+    if project.is_empty() || !project.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match endpoint {
+        "store" => Some((project, false)),
+        "envelope" => Some((project, true)),
+        _ => None,
+    }
 }
 
 fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
@@ -272,6 +446,11 @@ async fn route(state: Arc<ServerState>, req: Request<Incoming>) -> Result<Reply,
             json!({ "status": "ok", "queued": state.workers.queued() }),
         ),
         (&Method::POST, "/api/v1/events") => ingest(&state, req).await,
+        (&Method::POST, p) if sentry_route(p).is_some() => {
+            let (project, envelope) = sentry_route(p).expect("checked");
+            let project = project.to_string();
+            sentry_ingest(&state, req, &project, envelope).await
+        }
         (&Method::GET, p) if p.starts_with("/api/v1/") => read_api(&state, &req, p),
         (_, p) if p == "/api/v1/events" || p.starts_with("/api/v1/") || p == "/healthz" => error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -300,6 +479,14 @@ pub async fn run(state: Arc<ServerState>) -> Result<(), ServeError> {
         state.options.chain,
         state.options.data_dir.display()
     );
+    for p in &state.projects {
+        println!(
+            "project {} ({}): DSN {}",
+            p.id,
+            p.name,
+            p.dsn(&local.to_string())
+        );
+    }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|source| ServeError::Io {
             what: "installing the SIGTERM handler".into(),

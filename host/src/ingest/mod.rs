@@ -3,6 +3,8 @@
 
 pub mod auth;
 mod http;
+pub mod projects;
+pub mod sentry;
 mod workers;
 
 use std::net::SocketAddr;
@@ -61,6 +63,11 @@ pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError
     if let Some(key) = new_key {
         println!("created admin API key (shown once; only its hash is stored): {key}");
     }
+    let projects =
+        projects::load_or_create(&options.data_dir).map_err(|source| ServeError::Io {
+            what: format!("reading projects in {}", options.data_dir.display()),
+            source,
+        })?;
     let chain = pipeline
         .chains
         .get(&options.chain)
@@ -77,6 +84,7 @@ pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError
         })?;
     let state = Arc::new(ServerState {
         storage: storage.clone(),
+        projects,
         keys,
         workers,
         options: options.clone(),
