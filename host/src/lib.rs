@@ -14,6 +14,7 @@ pub mod chain;
 pub mod config;
 pub mod event;
 pub mod ingest;
+pub mod metrics;
 pub mod runtime;
 pub mod storage;
 pub mod tables;

@@ -313,3 +313,91 @@ fn sigkill_under_load_loses_no_acknowledged_event() {
     assert!(stored >= acked.len() as u64);
     assert!(server.terminate().success());
 }
+
+#[test]
+fn issue_status_changes_are_audited_and_regressions_detected() {
+    let dir = temp_dir("serve-status");
+    let server = start(&dir, &[], None);
+    let (_, body) = server.post("{\"message\": \"disk quota exceeded on volume 7\"}");
+    assert_eq!(body["accepted"], 1);
+    let (_, issues) = server.get("/api/v1/issues");
+    let id = issues["issues"][0]["id"].as_str().unwrap().to_string();
+    let patch = |body: &str| {
+        request(
+            &server.addr,
+            "PATCH",
+            &format!("/api/v1/issues/{id}"),
+            Some(&server.key),
+            body,
+        )
+    };
+    let (status, issue) = patch("{\"status\": \"resolved\"}");
+    assert_eq!(
+        (status, issue["status"].as_str()),
+        (200, Some("resolved")),
+        "{issue}"
+    );
+    let (status, bad) = patch("{\"status\": \"fixed\"}");
+    assert_eq!(status, 400);
+    assert!(
+        bad["error"]
+            .as_str()
+            .unwrap()
+            .contains("not one of unresolved, resolved, ignored")
+    );
+    let (status, _) = request(
+        &server.addr,
+        "PATCH",
+        "/api/v1/issues/0000000000000000",
+        Some(&server.key),
+        "{\"status\": \"resolved\"}",
+    );
+    assert_eq!(status, 404);
+    let (status, _) = request(
+        &server.addr,
+        "PATCH",
+        &format!("/api/v1/issues/{id}"),
+        None,
+        "{\"status\": \"ignored\"}",
+    );
+    assert_eq!(status, 401);
+
+    // The same fault again, with other numbers: the resolved issue regresses.
+    server.post("{\"message\": \"disk quota exceeded on volume 9\"}");
+    let (_, issue) = server.get(&format!("/api/v1/issues/{id}"));
+    assert_eq!(issue["status"], "regressed");
+    assert_eq!(issue["count"], 2);
+
+    let (_, audit) = server.get("/api/v1/audit");
+    let actions: Vec<(&str, &str)> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["action"].as_str().unwrap(), a["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![("config.load", "faultline"), ("issue.status", "admin")]
+    );
+
+    let (status, _, _) = raw_request(&server.addr, "GET", "/metrics", &[], b"");
+    assert_eq!(status, 200);
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    assert!(
+        text.contains("faultline_events_total{project=\"1\",outcome=\"stored\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("faultline_stage_duration_seconds_count{chain=\"default\",plugin=\"pii\"} 2"),
+        "{text}"
+    );
+    assert!(text.contains("faultline_commit_batch_size_count"), "{text}");
+    assert!(text.contains("faultline_queue_depth 0"), "{text}");
+}

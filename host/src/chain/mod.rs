@@ -41,6 +41,8 @@ pub struct StageRecord {
     pub changed: Vec<String>,
     /// The error, when the stage failed.
     pub error: Option<String>,
+    /// Its kind (`trap`, `timeout`, `memory`, ...), when the stage failed.
+    pub error_kind: Option<&'static str>,
 }
 
 /// An event the chain ran to the end.
@@ -273,6 +275,7 @@ impl Chain {
                 duration_us,
                 changed: Vec::new(),
                 error: None,
+                error_kind: None,
             };
             match result {
                 Ok(changed) => {
@@ -291,6 +294,7 @@ impl Chain {
                     };
                     tracing::warn!(chain = %self.name, stage = i, plugin = %plugin.name, event_id = %event.event_id, policy = stage.on_error.name(), "{failure}");
                     record.error = Some(message);
+                    record.error_kind = Some(kind);
                     match stage.on_error {
                         OnError::Skip => {
                             record.outcome = "skipped";

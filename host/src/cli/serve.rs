@@ -58,6 +58,7 @@ pub fn run(args: Args) -> i32 {
         listen: args.listen,
         data_dir: args.data_dir,
         chain,
+        config_file: config.file.clone(),
         workers,
         queue: args.queue.max(1),
         max_body_bytes: args.max_body_kb << 10,

@@ -73,13 +73,7 @@ impl Keys {
             sha256: hash(&key),
             roles: vec![Role::Admin],
         }];
-        let tmp = dir.join("keys.json.tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec_pretty(&entries).expect("keys serialize"),
-        )?;
-        std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
+        super::write_json_durably(&path, &entries)?;
         Ok((Keys { entries }, Some(key)))
     }
 

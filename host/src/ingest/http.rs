@@ -27,6 +27,8 @@ pub struct ServerState {
     pub keys: Keys,
     /// The worker pool.
     pub workers: Workers,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Options.
     pub options: ServeOptions,
 }
@@ -99,9 +101,7 @@ async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
     ) {
         return denied(d, Role::Ingest);
     }
-    let project = query_param(&req, "project")
-        .unwrap_or("default")
-        .to_string();
+    let project = query_param(&req, "project").unwrap_or("1").to_string();
     let body = match read_body(req.into_body(), state.options.max_body_bytes).await {
         Ok(b) => b,
         Err((status, message)) => return error(status, message),
@@ -125,7 +125,10 @@ async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
         });
         match parsed {
             Ok(event) => events.push((index, event)),
-            Err(e) => errors.push(json!({ "index": index, "error": e })),
+            Err(e) => {
+                state.metrics.invalid();
+                errors.push(json!({ "index": index, "error": e }));
+            }
         }
     }
     let Some(done) = submit_all(state, &project, events).await else {
@@ -180,6 +183,7 @@ async fn submit_all(
     events: Vec<(usize, Event)>,
 ) -> Option<Submitted> {
     if events.len() > state.workers.room() {
+        state.metrics.busy();
         return None;
     }
     let mut done = Submitted {
@@ -190,7 +194,10 @@ async fn submit_all(
     let mut pending = Vec::new();
     for (index, event) in events {
         match state.workers.submit(project, event) {
-            Some(rx) => pending.push((index, rx)),
+            Some(rx) => {
+                state.metrics.received(project);
+                pending.push((index, rx));
+            }
             None => done.errors.push(json!({ "index": index, "error": "the processing queue is full; retry this event" })),
         }
     }
@@ -348,6 +355,80 @@ fn sentry_route(path: &str) -> Option<(&str, bool)> {
     }
 }
 
+/// Queues a write and waits until it is durable.
+async fn write_and_wait(
+    storage: &Storage,
+    entry: crate::storage::Entry,
+) -> Result<crate::storage::Applied, String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    storage
+        .write(
+            entry,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        )
+        .map_err(|e| e.to_string())?;
+    rx.await
+        .map_err(|_| "storage stopped before the write was durable".to_string())?
+}
+
+/// `PATCH /api/v1/issues/{id}` with `{"status": "resolved" | "unresolved" | "ignored"}`.
+async fn update_issue(state: &ServerState, req: Request<Incoming>, id: &str) -> Reply {
+    let actor = match state.keys.check(
+        req.headers()
+            .get(AUTHORIZATION)
+            .and_then(|h| h.to_str().ok()),
+        Role::Admin,
+    ) {
+        Ok(name) => name.to_string(),
+        Err(d) => return denied(d, Role::Admin),
+    };
+    let body = match read_body(req.into_body(), 64 << 10).await {
+        Ok(b) => b,
+        Err((status, message)) => return error(status, message),
+    };
+    let status = match serde_json::from_slice::<Json>(&body) {
+        Ok(v) => match v.get("status").and_then(Json::as_str) {
+            Some(s @ ("unresolved" | "resolved" | "ignored")) => s.to_string(),
+            Some(other) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("status {other:?} is not one of unresolved, resolved, ignored"),
+                );
+            }
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "send {\"status\": \"resolved\"} (or unresolved, ignored)",
+                );
+            }
+        },
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
+    };
+    match state.storage.issue(id) {
+        Ok(Some(_)) => {}
+        Ok(None) => return error(StatusCode::NOT_FOUND, format!("no issue {id}")),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+    let entry = crate::storage::Entry::IssueStatus {
+        issue: id.to_string(),
+        status,
+        actor,
+    };
+    if let Err(e) = write_and_wait(&state.storage, entry).await {
+        return error(StatusCode::SERVICE_UNAVAILABLE, format!("not saved: {e}"));
+    }
+    match state.storage.issue(id) {
+        Ok(Some(issue)) => reply(
+            StatusCode::OK,
+            serde_json::to_value(issue).expect("issue serializes"),
+        ),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no issue {id}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
     if let Err(d) = state.keys.check(
         req.headers()
@@ -441,6 +522,12 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
 async fn route(state: Arc<ServerState>, req: Request<Incoming>) -> Result<Reply, Infallible> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     let response = match (req.method(), path.as_str()) {
+        (&Method::GET, "/metrics") => Response::builder()
+            .header(CONTENT_TYPE, "text/plain; version=0.0.4")
+            .body(Full::new(Bytes::from(
+                state.metrics.render(state.workers.queued()),
+            )))
+            .expect("valid response"),
         (&Method::GET, "/healthz") => reply(
             StatusCode::OK,
             json!({ "status": "ok", "queued": state.workers.queued() }),
@@ -451,6 +538,22 @@ async fn route(state: Arc<ServerState>, req: Request<Incoming>) -> Result<Reply,
             let project = project.to_string();
             sentry_ingest(&state, req, &project, envelope).await
         }
+        (&Method::PATCH, p) if p.starts_with("/api/v1/issues/") => {
+            let id = p.trim_start_matches("/api/v1/issues/").to_string();
+            update_issue(&state, req, &id).await
+        }
+        (&Method::GET, "/api/v1/audit") => match state.keys.check(
+            req.headers()
+                .get(AUTHORIZATION)
+                .and_then(|h| h.to_str().ok()),
+            Role::Admin,
+        ) {
+            Err(d) => denied(d, Role::Admin),
+            Ok(_) => match state.storage.audit() {
+                Ok(entries) => reply(StatusCode::OK, json!({ "audit": entries })),
+                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            },
+        },
         (&Method::GET, p) if p.starts_with("/api/v1/") => read_api(&state, &req, p),
         (_, p) if p == "/api/v1/events" || p.starts_with("/api/v1/") || p == "/healthz" => error(
             StatusCode::METHOD_NOT_ALLOWED,

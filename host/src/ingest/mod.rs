@@ -26,6 +26,8 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// Chain that ingested events run through.
     pub chain: String,
+    /// The config file (or `<built-in default>`), for the audit log.
+    pub config_file: String,
     /// Worker threads running the chain.
     pub workers: usize,
     /// Events that may wait for a worker; beyond, ingest answers 429.
@@ -52,9 +54,32 @@ pub enum ServeError {
     },
 }
 
+/// Writes `value` as JSON to `path` atomically (temporary file, fsync, rename).
+fn write_json_durably(
+    path: &std::path::Path,
+    value: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
 /// Runs the server until SIGINT or SIGTERM, then drains the queue and stops.
 pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError> {
-    let storage = Arc::new(Storage::open(&options.data_dir, options.queue.max(1024))?);
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let storage = Arc::new(Storage::open(
+        &options.data_dir,
+        options.queue.max(1024),
+        metrics.clone(),
+    )?);
     let (keys, new_key) =
         auth::Keys::load_or_create(&options.data_dir).map_err(|source| ServeError::Io {
             what: format!("reading keys in {}", options.data_dir.display()),
@@ -72,7 +97,28 @@ pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError
         .chains
         .get(&options.chain)
         .expect("chain checked by the caller");
-    let workers = Workers::start(chain, options.workers, options.queue, storage.clone());
+    let loaded = crate::storage::Entry::Audit {
+        actor: "faultline".into(),
+        action: "config.load".into(),
+        detail: format!("{}; chain {:?}", options.config_file, options.chain),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    storage.write(
+        loaded,
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    )?;
+    if let Ok(Err(e)) = rx.recv() {
+        tracing::warn!("could not audit the config load: {e}");
+    }
+    let workers = Workers::start(
+        chain,
+        options.workers,
+        options.queue,
+        storage.clone(),
+        metrics.clone(),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -87,6 +133,7 @@ pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError
         projects,
         keys,
         workers,
+        metrics,
         options: options.clone(),
     });
     let result = runtime.block_on(http::run(state.clone()));

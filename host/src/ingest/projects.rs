@@ -39,12 +39,6 @@ pub fn load_or_create(dir: &Path) -> std::io::Result<Vec<Project>> {
         name: "default".into(),
         public_key: uuid::Uuid::new_v4().simple().to_string(),
     }];
-    let tmp = dir.join("projects.json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec_pretty(&projects).expect("projects serialize"),
-    )?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
+    super::write_json_durably(&path, &projects)?;
     Ok(projects)
 }

@@ -7,7 +7,8 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use tokio::sync::oneshot;
 
-use crate::chain::{Chain, Disposition, output};
+use crate::chain::{Chain, Disposition, StageRecord, output};
+use crate::metrics::Metrics;
 use crate::runtime::bindings::faultline::plugin::types::Event;
 use crate::storage::{Applied, Entry, Storage, StorageError};
 
@@ -41,17 +42,33 @@ pub struct Workers {
     threads: Vec<JoinHandle<()>>,
 }
 
-fn store(storage: &Storage, entry: Entry, id: String, reply: oneshot::Sender<Outcome>) {
+fn store(
+    storage: &Storage,
+    metrics: &Arc<Metrics>,
+    project: String,
+    entry: Entry,
+    id: String,
+    reply: oneshot::Sender<Outcome>,
+) {
+    let metrics = metrics.clone();
     let ack = Box::new(move |result: Result<Applied, String>| {
-        let outcome = match result {
-            Ok(Applied::Stored { issue }) => Outcome::Stored {
-                id,
-                issue: Some(issue),
-            },
-            Ok(Applied::Duplicate) => Outcome::Stored { id, issue: None },
-            Ok(Applied::DeadLettered) => Outcome::DeadLettered(id),
-            Err(e) => Outcome::Failed(e),
+        let (outcome, name) = match result {
+            Ok(Applied::Stored { issue }) => (
+                Outcome::Stored {
+                    id,
+                    issue: Some(issue),
+                },
+                "stored",
+            ),
+            Ok(Applied::Duplicate) => (Outcome::Stored { id, issue: None }, "duplicate"),
+            Ok(Applied::DeadLettered) => (Outcome::DeadLettered(id), "dead_lettered"),
+            Ok(Applied::Updated) => (
+                Outcome::Failed("an event write updated no event".into()),
+                "failed",
+            ),
+            Err(e) => (Outcome::Failed(e), "failed"),
         };
+        metrics.outcome(&project, name);
         let _ = reply.send(outcome);
     });
     if let Err(e) = storage.write(entry, ack) {
@@ -62,35 +79,47 @@ fn store(storage: &Storage, entry: Entry, id: String, reply: oneshot::Sender<Out
     }
 }
 
-fn work(mut chain: Chain, jobs: Receiver<Job>, storage: Arc<Storage>) {
+fn record_stages(metrics: &Metrics, chain: &str, provenance: &[StageRecord]) {
+    for s in provenance {
+        metrics.stage(chain, &s.plugin, s.duration_us, s.error_kind);
+    }
+}
+
+fn work(mut chain: Chain, jobs: Receiver<Job>, storage: Arc<Storage>, metrics: Arc<Metrics>) {
     for job in jobs {
         let id = job.event.event_id.clone();
+        let project = job.project;
         match chain.run(job.event) {
             Disposition::Processed(p) => {
+                record_stages(&metrics, chain.name(), &p.provenance);
                 let doc = output::processed_json(&p);
-                store(
-                    &storage,
-                    Entry::Event {
-                        project: job.project,
-                        doc,
-                    },
-                    id,
-                    job.reply,
-                );
+                let entry = Entry::Event {
+                    project: project.clone(),
+                    doc,
+                };
+                store(&storage, &metrics, project, entry, id, job.reply);
             }
-            Disposition::Dropped { failure, .. } => {
+            Disposition::Dropped {
+                failure,
+                provenance,
+            } => {
+                record_stages(&metrics, chain.name(), &provenance);
+                metrics.outcome(&project, "dropped");
                 let _ = job.reply.send(Outcome::Dropped(failure.to_string()));
             }
             Disposition::DeadLettered {
-                failure, original, ..
+                failure,
+                original,
+                provenance,
             } => {
+                record_stages(&metrics, chain.name(), &provenance);
                 let entry = Entry::DeadLetter {
-                    project: job.project,
+                    project: project.clone(),
                     event: crate::event::to_json(&original),
                     error: failure.to_string(),
                     chain: chain.name().to_string(),
                 };
-                store(&storage, entry, id, job.reply);
+                store(&storage, &metrics, project, entry, id, job.reply);
             }
         }
     }
@@ -98,16 +127,23 @@ fn work(mut chain: Chain, jobs: Receiver<Job>, storage: Arc<Storage>) {
 
 impl Workers {
     /// Starts `threads` workers, each with its own instances of `chain`.
-    pub fn start(chain: &Chain, threads: usize, queue: usize, storage: Arc<Storage>) -> Workers {
+    pub fn start(
+        chain: &Chain,
+        threads: usize,
+        queue: usize,
+        storage: Arc<Storage>,
+        metrics: Arc<Metrics>,
+    ) -> Workers {
         let (tx, rx) = bounded(queue);
         let threads = (0..threads.max(1))
             .map(|i| {
                 let chain = chain.fork();
                 let rx = rx.clone();
                 let storage = storage.clone();
+                let metrics = metrics.clone();
                 std::thread::Builder::new()
                     .name(format!("faultline-worker-{i}"))
-                    .spawn(move || work(chain, rx, storage))
+                    .spawn(move || work(chain, rx, storage, metrics))
                     .expect("spawning a worker thread")
             })
             .collect();

@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 pub use issues::{Issue, fingerprint_of};
+
+use crate::metrics::Metrics;
 use wal::Wal;
 
 /// The schema version of the sled trees; bumped by migrations.
@@ -71,6 +73,24 @@ pub enum Entry {
         /// The document: event, classification, impact, provenance.
         doc: Json,
     },
+    /// A change of an issue's status by an operator.
+    IssueStatus {
+        /// Issue id.
+        issue: String,
+        /// New status: `unresolved`, `resolved` or `ignored`.
+        status: String,
+        /// Who changed it (the API key's name).
+        actor: String,
+    },
+    /// Something for the audit log alone (a config load, ...).
+    Audit {
+        /// Who did it.
+        actor: String,
+        /// What was done, e.g. `config.load`.
+        action: String,
+        /// Details.
+        detail: String,
+    },
     /// An event a stage dead-lettered, as it entered the chain.
     DeadLetter {
         /// Project it was sent to.
@@ -96,6 +116,8 @@ pub enum Applied {
     Duplicate,
     /// Kept in the dead-letter tree.
     DeadLettered,
+    /// An issue or the audit log was updated.
+    Updated,
 }
 
 /// Acknowledgement callback of one write.
@@ -114,6 +136,7 @@ struct Trees {
     issues: sled::Tree,
     issue_users: sled::Tree,
     dead: sled::Tree,
+    audit: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -146,6 +169,7 @@ impl Trees {
             issues: tree("issues")?,
             issue_users: tree("issue_users")?,
             dead: tree("dead_letter")?,
+            audit: tree("audit")?,
             meta: tree("meta")?,
             db,
         })
@@ -171,9 +195,10 @@ impl Trees {
             &self.issues,
             &self.issue_users,
             &self.dead,
+            &self.audit,
             &self.meta,
         )
-            .transaction(|(events, by_time, issues, users, dead, meta)| {
+            .transaction(|(events, by_time, issues, users, dead, audit, meta)| {
                 meta.insert("applied_seq", &seq.to_be_bytes())?;
                 match entry {
                     Entry::Event { project, doc } => {
@@ -209,6 +234,38 @@ impl Trees {
                         issues.insert(issue_id.as_bytes(), bytes)?;
                         Ok(Applied::Stored { issue: issue_id })
                     }
+                    Entry::IssueStatus {
+                        issue,
+                        status,
+                        actor,
+                    } => {
+                        let Some(bytes) = issues.get(issue.as_bytes())? else {
+                            return Err(Abort::Abort(format!("no issue {issue}")));
+                        };
+                        let mut current: Issue = serde_json::from_slice(&bytes)
+                            .map_err(|e| Abort::Abort(e.to_string()))?;
+                        let detail = format!("{} -> {status}", current.status);
+                        current.status = status.clone();
+                        let bytes = serde_json::to_vec(&current)
+                            .map_err(|e| Abort::Abort(e.to_string()))?;
+                        issues.insert(issue.as_bytes(), bytes)?;
+                        audit.insert(
+                            &seq.to_be_bytes(),
+                            audit_record(seq, actor, "issue.status", issue, &detail),
+                        )?;
+                        Ok(Applied::Updated)
+                    }
+                    Entry::Audit {
+                        actor,
+                        action,
+                        detail,
+                    } => {
+                        audit.insert(
+                            &seq.to_be_bytes(),
+                            audit_record(seq, actor, action, "", detail),
+                        )?;
+                        Ok(Applied::Updated)
+                    }
                     Entry::DeadLetter { event, .. } => {
                         let id = event["event_id"].as_str().unwrap_or_default();
                         let bytes =
@@ -240,6 +297,16 @@ impl Trees {
     }
 }
 
+fn audit_record(seq: u64, actor: &str, action: &str, target: &str, detail: &str) -> Vec<u8> {
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    serde_json::to_vec(&serde_json::json!({
+        "seq": seq, "time": time, "actor": actor, "action": action, "target": target, "detail": detail,
+    }))
+    .expect("audit records serialize")
+}
+
 /// Every value of a tree, decoded.
 fn all<T: serde::de::DeserializeOwned>(tree: &sled::Tree) -> Result<Vec<T>, StorageError> {
     tree.iter()
@@ -251,7 +318,14 @@ fn all<T: serde::de::DeserializeOwned>(tree: &sled::Tree) -> Result<Vec<T>, Stor
         .collect()
 }
 
-fn writer_loop(trees: Trees, dir: PathBuf, mut wal: Wal, mut seq: u64, rx: Receiver<Job>) {
+fn writer_loop(
+    trees: Trees,
+    dir: PathBuf,
+    mut wal: Wal,
+    mut seq: u64,
+    rx: Receiver<Job>,
+    metrics: Arc<Metrics>,
+) {
     let wal_path = dir.join("wal");
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -267,6 +341,7 @@ fn writer_loop(trees: Trees, dir: PathBuf, mut wal: Wal, mut seq: u64, rx: Recei
             let payload = serde_json::to_vec(&job.entry).expect("entries serialize");
             wal.append(seq, &payload)
         });
+        let fsync_start = std::time::Instant::now();
         if let Err(e) = logged.and_then(|()| wal.sync()) {
             tracing::error!(path = %wal_path.display(), "write-ahead log failed; refusing writes: {e}");
             for job in batch {
@@ -274,6 +349,7 @@ fn writer_loop(trees: Trees, dir: PathBuf, mut wal: Wal, mut seq: u64, rx: Recei
             }
             return;
         }
+        metrics.commit(batch.len() as u64, fsync_start.elapsed().as_micros() as u64);
         tracing::debug!(batch = batch.len(), "group commit");
         for (i, job) in batch.into_iter().enumerate() {
             let result = trees
@@ -295,7 +371,7 @@ fn writer_loop(trees: Trees, dir: PathBuf, mut wal: Wal, mut seq: u64, rx: Recei
 
 impl Storage {
     /// Opens the data directory: replays the log into sled, then starts the writer.
-    pub fn open(dir: &Path, queue: usize) -> Result<Storage, StorageError> {
+    pub fn open(dir: &Path, queue: usize, metrics: Arc<Metrics>) -> Result<Storage, StorageError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let trees = Trees::open(dir)?;
         match trees.meta.get("schema_version").map_err(sled_err)? {
@@ -337,7 +413,7 @@ impl Storage {
         let writer_dir = dir.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("faultline-writer".into())
-            .spawn(move || writer_loop(writer_trees, writer_dir, wal, seq, rx))
+            .spawn(move || writer_loop(writer_trees, writer_dir, wal, seq, rx, metrics))
             .map_err(io_err(dir))?;
         Ok(Storage {
             trees,
@@ -407,6 +483,11 @@ impl Storage {
             .map_err(sled_err)?
             .map(|v| serde_json::from_slice(&v).map_err(sled_err))
             .transpose()
+    }
+
+    /// The audit log, oldest first.
+    pub fn audit(&self) -> Result<Vec<Json>, StorageError> {
+        all(&self.trees.audit)
     }
 
     /// Dead-lettered entries.

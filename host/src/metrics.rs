@@ -1,0 +1,219 @@
+//! Counters and histograms for `/metrics`, in Prometheus text format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Upper bounds of latency buckets, in microseconds.
+const LATENCY_BUCKETS_US: [u64; 12] = [
+    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 250_000,
+];
+/// Upper bounds of fsync batch-size buckets.
+const BATCH_BUCKETS: [u64; 8] = [1, 2, 5, 10, 50, 100, 500, 4096];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    buckets: Vec<u64>,
+    count: u64,
+    sum: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, bounds: &[u64], value: u64) {
+        if self.buckets.is_empty() {
+            self.buckets = vec![0; bounds.len()];
+        }
+        for (b, bound) in self.buckets.iter_mut().zip(bounds) {
+            if value <= *bound {
+                *b += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += value;
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str, bounds: &[u64], scale: f64) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (b, bound) in self.buckets.iter().zip(bounds) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{}\"}} {b}",
+                *bound as f64 * scale
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum as f64 * scale);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
+    }
+}
+
+/// Everything the server counts.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    received: Mutex<BTreeMap<String, u64>>,
+    outcomes: Mutex<BTreeMap<(String, &'static str), u64>>,
+    invalid: AtomicU64,
+    rejected_busy: AtomicU64,
+    stage_latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    stage_failures: Mutex<BTreeMap<(String, &'static str), u64>>,
+    fsync_batch: Mutex<Histogram>,
+    fsync_latency: Mutex<Histogram>,
+}
+
+impl Metrics {
+    /// An event arrived for `project`.
+    pub fn received(&self, project: &str) {
+        *self
+            .received
+            .lock()
+            .expect("metrics")
+            .entry(project.to_string())
+            .or_default() += 1;
+    }
+
+    /// An event ended as `outcome` (`stored`, `duplicate`, `dropped`, `dead_lettered`, `failed`).
+    pub fn outcome(&self, project: &str, outcome: &'static str) {
+        *self
+            .outcomes
+            .lock()
+            .expect("metrics")
+            .entry((project.to_string(), outcome))
+            .or_default() += 1;
+    }
+
+    /// An event was refused as malformed.
+    pub fn invalid(&self) {
+        self.invalid.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request was refused because the queue was full.
+    pub fn busy(&self) {
+        self.rejected_busy.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A stage took `micros`; `failure` is its error kind if it failed.
+    pub fn stage(&self, chain: &str, plugin: &str, micros: u64, failure: Option<&'static str>) {
+        self.stage_latency
+            .lock()
+            .expect("metrics")
+            .entry((chain.to_string(), plugin.to_string()))
+            .or_default()
+            .observe(&LATENCY_BUCKETS_US, micros);
+        if let Some(kind) = failure {
+            *self
+                .stage_failures
+                .lock()
+                .expect("metrics")
+                .entry((plugin.to_string(), kind))
+                .or_default() += 1;
+        }
+    }
+
+    /// A group commit wrote `batch` entries with one fsync taking `micros`.
+    pub fn commit(&self, batch: u64, micros: u64) {
+        self.fsync_batch
+            .lock()
+            .expect("metrics")
+            .observe(&BATCH_BUCKETS, batch);
+        self.fsync_latency
+            .lock()
+            .expect("metrics")
+            .observe(&LATENCY_BUCKETS_US, micros);
+    }
+
+    /// The Prometheus text exposition, with the current queue depth.
+    pub fn render(&self, queued: usize) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP faultline_events_received_total Events accepted for processing.\n# TYPE faultline_events_received_total counter\n");
+        for (project, n) in self.received.lock().expect("metrics").iter() {
+            let _ = writeln!(
+                out,
+                "faultline_events_received_total{{project=\"{project}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP faultline_events_total Events by what became of them.\n# TYPE faultline_events_total counter\n");
+        for ((project, outcome), n) in self.outcomes.lock().expect("metrics").iter() {
+            let _ = writeln!(
+                out,
+                "faultline_events_total{{project=\"{project}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP faultline_events_invalid_total Events refused as malformed.\n# TYPE faultline_events_invalid_total counter\nfaultline_events_invalid_total {}",
+            self.invalid.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP faultline_requests_busy_total Requests answered 429 because the queue was full.\n# TYPE faultline_requests_busy_total counter\nfaultline_requests_busy_total {}",
+            self.rejected_busy.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP faultline_queue_depth Events waiting for a worker.\n# TYPE faultline_queue_depth gauge\nfaultline_queue_depth {queued}"
+        );
+        out.push_str("# HELP faultline_stage_duration_seconds Time spent in each stage.\n# TYPE faultline_stage_duration_seconds histogram\n");
+        for ((chain, plugin), h) in self.stage_latency.lock().expect("metrics").iter() {
+            h.render(
+                &mut out,
+                "faultline_stage_duration_seconds",
+                &format!("chain=\"{chain}\",plugin=\"{plugin}\""),
+                &LATENCY_BUCKETS_US,
+                1e-6,
+            );
+        }
+        out.push_str("# HELP faultline_stage_failures_total Stage failures by plugin and kind (trap, timeout, memory, ...).\n# TYPE faultline_stage_failures_total counter\n");
+        for ((plugin, kind), n) in self.stage_failures.lock().expect("metrics").iter() {
+            let _ = writeln!(
+                out,
+                "faultline_stage_failures_total{{plugin=\"{plugin}\",kind=\"{kind}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP faultline_commit_batch_size Writes made durable by one fsync.\n# TYPE faultline_commit_batch_size histogram\n");
+        self.fsync_batch.lock().expect("metrics").render(
+            &mut out,
+            "faultline_commit_batch_size",
+            "",
+            &BATCH_BUCKETS,
+            1.0,
+        );
+        out.push_str("# HELP faultline_commit_fsync_seconds Time of each write-ahead log fsync.\n# TYPE faultline_commit_fsync_seconds histogram\n");
+        self.fsync_latency.lock().expect("metrics").render(
+            &mut out,
+            "faultline_commit_fsync_seconds",
+            "",
+            &LATENCY_BUCKETS_US,
+            1e-6,
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        m.received("1");
+        m.outcome("1", "stored");
+        m.stage("default", "pii", 40, None);
+        m.stage("default", "pii", 4_000, Some("timeout"));
+        m.commit(3, 900);
+        let text = m.render(2);
+        assert!(text.contains("faultline_events_received_total{project=\"1\"} 1"));
+        assert!(text.contains("faultline_stage_duration_seconds_bucket{chain=\"default\",plugin=\"pii\",le=\"0.00005\"} 1"));
+        assert!(text.contains(
+            "faultline_stage_duration_seconds_count{chain=\"default\",plugin=\"pii\"} 2"
+        ));
+        assert!(text.contains("faultline_stage_failures_total{plugin=\"pii\",kind=\"timeout\"} 1"));
+        assert!(text.contains("faultline_commit_batch_size_bucket{le=\"5\"} 1"));
+        assert!(text.contains("faultline_queue_depth 2"));
+    }
+}
