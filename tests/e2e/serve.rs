@@ -401,3 +401,87 @@ fn issue_status_changes_are_audited_and_regressions_detected() {
     assert!(text.contains("faultline_commit_batch_size_count"), "{text}");
     assert!(text.contains("faultline_queue_depth 0"), "{text}");
 }
+
+#[test]
+fn cli_reads_from_the_server_or_the_data_directory() {
+    let dir = temp_dir("serve-cli");
+    let server = start(&dir, &[], None);
+    let samples = std::fs::read_to_string(repo().join("examples/events.ndjson")).unwrap();
+    assert_eq!(server.post(&samples).1["accepted"], 4);
+    let url = format!("http://{}", server.addr);
+    let remote = crate::support::faultline(&["issues", "--url", &url, "--key", &server.key], "");
+    assert_eq!(remote.code, 0, "{}", remote.stderr);
+    assert!(
+        remote.stdout.contains("DEPENDENCY.PAYMENT"),
+        "{}",
+        remote.stdout
+    );
+    let wrong = crate::support::faultline(&["events", "--url", &url, "--key", "nope"], "");
+    assert_eq!(wrong.code, 1);
+    assert!(wrong.stderr.contains("401"), "{}", wrong.stderr);
+    let held = crate::support::faultline(&["issues", "--data-dir", dir.to_str().unwrap()], "");
+    assert_eq!(held.code, 1);
+    assert!(
+        held.stderr
+            .contains("if `faultline serve` is running on it, ask the server with --url"),
+        "{}",
+        held.stderr
+    );
+    let id = server.get("/api/v1/issues?sort=impact").1["issues"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resolved = crate::support::faultline(
+        &["issue", "--url", &url, "--key", &server.key, "resolve", &id],
+        "",
+    );
+    assert_eq!(resolved.code, 0, "{}", resolved.stderr);
+    assert!(server.terminate().success());
+
+    let local = crate::support::faultline(
+        &[
+            "issues",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--status",
+            "resolved",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(local.code, 0, "{}", local.stderr);
+    let lines: Vec<Value> = local
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["id"], id.as_str());
+    let events = crate::support::faultline(
+        &[
+            "events",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--limit",
+            "2",
+        ],
+        "",
+    );
+    assert_eq!(
+        events.stdout.lines().count(),
+        3,
+        "header and two events: {}",
+        events.stdout
+    );
+    let reopen = crate::support::faultline(
+        &[
+            "issue",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "unresolve",
+            &id,
+        ],
+        "",
+    );
+    assert_eq!(reopen.code, 0, "{}", reopen.stderr);
+}

@@ -4,6 +4,7 @@
 mod check;
 mod plugin;
 mod process;
+mod read;
 mod serve;
 
 use std::path::PathBuf;
@@ -44,6 +45,32 @@ enum Command {
     /// Plugin tools.
     #[command(subcommand)]
     Plugin(plugin::Command),
+    /// Lists stored events, newest first.
+    Events {
+        #[command(flatten)]
+        source: read::Source,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Lists issues.
+    Issues {
+        #[command(flatten)]
+        source: read::Source,
+        /// Only issues with this status (unresolved, resolved, ignored, regressed).
+        #[arg(long)]
+        status: Option<String>,
+        /// Order: impact, last_seen or count.
+        #[arg(long, default_value = "impact")]
+        sort: String,
+    },
+    /// Changes an issue's status.
+    Issue {
+        #[command(flatten)]
+        source: read::Source,
+        #[command(subcommand)]
+        command: read::IssueCommand,
+    },
 }
 
 /// Which config and chain to run.
@@ -121,5 +148,12 @@ pub fn main() -> i32 {
         Command::Process(args) => process::run(args),
         Command::Check { config } => check::run(&config),
         Command::Plugin(cmd) => plugin::run(cmd),
+        Command::Events { source, limit } => read::events(source, limit),
+        Command::Issues {
+            source,
+            status,
+            sort,
+        } => read::issues(source, status, sort),
+        Command::Issue { source, command } => read::issue(source, command),
     }
 }

@@ -472,28 +472,12 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
             }
         }
         Some("issues") => {
-            let status = query_param(req, "status");
-            let mut issues = match storage.issues() {
-                Ok(i) => i,
-                Err(e) => return internal(e),
-            };
-            issues.retain(|i| status.is_none_or(|s| i.status == s));
-            match query_param(req, "sort").unwrap_or("last_seen") {
-                "last_seen" => issues.sort_by(|a, b| b.last_seen.total_cmp(&a.last_seen)),
-                "count" => issues.sort_by_key(|i| std::cmp::Reverse(i.count)),
-                "impact" => issues.sort_by(|a, b| {
-                    b.max_impact
-                        .cmp(&a.max_impact)
-                        .then(b.sum_impact.cmp(&a.sum_impact))
-                }),
-                other => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        format!("unknown sort {other:?}; use impact, last_seen or count"),
-                    );
-                }
+            let sort = query_param(req, "sort").unwrap_or("last_seen");
+            match storage.list_issues(query_param(req, "status"), sort) {
+                Ok(issues) => reply(StatusCode::OK, json!({ "issues": issues })),
+                Err(e) if e.starts_with("unknown sort") => error(StatusCode::BAD_REQUEST, e),
+                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
             }
-            reply(StatusCode::OK, json!({ "issues": issues }))
         }
         Some(rest) => {
             if let Some(id) = rest.strip_prefix("events/") {

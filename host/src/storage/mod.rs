@@ -475,6 +475,28 @@ impl Storage {
         all(&self.trees.issues)
     }
 
+    /// Issues with `status` (all when `None`), ordered by `sort`: `impact`
+    /// (max then summed), `last_seen` or `count`, largest first.
+    pub fn list_issues(&self, status: Option<&str>, sort: &str) -> Result<Vec<Issue>, String> {
+        let mut list = self.issues().map_err(|e| e.to_string())?;
+        list.retain(|i| status.is_none_or(|s| i.status == s));
+        match sort {
+            "impact" => list.sort_by(|a, b| {
+                b.max_impact
+                    .cmp(&a.max_impact)
+                    .then(b.sum_impact.cmp(&a.sum_impact))
+            }),
+            "count" => list.sort_by_key(|i| std::cmp::Reverse(i.count)),
+            "last_seen" => list.sort_by(|a, b| b.last_seen.total_cmp(&a.last_seen)),
+            other => {
+                return Err(format!(
+                    "unknown sort {other:?}; use impact, last_seen or count"
+                ));
+            }
+        }
+        Ok(list)
+    }
+
     /// One issue by id.
     pub fn issue(&self, id: &str) -> Result<Option<Issue>, StorageError> {
         self.trees
