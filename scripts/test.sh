@@ -9,7 +9,7 @@ cargo build --release --locked --workspace --all-targets
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --release --locked --workspace 2>&1 | tee "$log"
+cargo test --release --locked --workspace --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One closing line for the whole suite (cargo prints one per test binary).

@@ -33,13 +33,13 @@ impl Histogram {
         self.sum += value;
     }
 
-    fn render(&self, out: &mut String, name: &str, labels: &str, bounds: &[u64], scale: f64) {
+    fn render(&self, out: &mut String, name: &str, labels: &str, bounds: &[u64], divisor: f64) {
         let sep = if labels.is_empty() { "" } else { "," };
         for (b, bound) in self.buckets.iter().zip(bounds) {
             let _ = writeln!(
                 out,
                 "{name}_bucket{{{labels}{sep}le=\"{}\"}} {b}",
-                *bound as f64 * scale
+                *bound as f64 / divisor
             );
         }
         let _ = writeln!(
@@ -47,8 +47,13 @@ impl Histogram {
             "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
             self.count
         );
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum as f64 * scale);
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum as f64 / divisor);
+        let _ = writeln!(out, "{name}_count{braces} {}", self.count);
     }
 }
 
@@ -164,7 +169,7 @@ impl Metrics {
                 "faultline_stage_duration_seconds",
                 &format!("chain=\"{chain}\",plugin=\"{plugin}\""),
                 &LATENCY_BUCKETS_US,
-                1e-6,
+                1e6,
             );
         }
         out.push_str("# HELP faultline_stage_failures_total Stage failures by plugin and kind (trap, timeout, memory, ...).\n# TYPE faultline_stage_failures_total counter\n");
@@ -188,7 +193,7 @@ impl Metrics {
             "faultline_commit_fsync_seconds",
             "",
             &LATENCY_BUCKETS_US,
-            1e-6,
+            1e6,
         );
         out
     }
@@ -214,6 +219,14 @@ mod tests {
         ));
         assert!(text.contains("faultline_stage_failures_total{plugin=\"pii\",kind=\"timeout\"} 1"));
         assert!(text.contains("faultline_commit_batch_size_bucket{le=\"5\"} 1"));
+        assert!(
+            text.contains("faultline_commit_fsync_seconds_bucket{le=\"0.001\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("faultline_commit_fsync_seconds_sum 0.0009"),
+            "{text}"
+        );
         assert!(text.contains("faultline_queue_depth 2"));
     }
 }

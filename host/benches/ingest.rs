@@ -1,0 +1,247 @@
+//! HTTP ingest benchmark: prints figures, asserts nothing.
+//!
+//! `cargo bench -p faultline --bench ingest [-- --seconds S --batch N --clients C]`
+//!
+//! Starts `faultline serve` (built-in default chain, durable acknowledgements)
+//! on loopback and drives it from this process:
+//! 1. sustained events/s with C keep-alive connections posting batches of N
+//!    2 KB Sentry-shaped events as fast as acknowledgements come back;
+//! 2. acknowledgement latency p50/p99 at half that rate (open loop);
+//! 3. the disk's own `fdatasync` latency p50/p99, measured in the same run.
+//!
+//! Server and load generator share the machine's cores.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use faultline_testkit::corpus::{Rng, sized_event};
+
+fn arg(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Conn {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Conn {
+    fn open(addr: &str) -> Conn {
+        let stream = TcpStream::connect(addr).expect("connecting");
+        stream.set_nodelay(true).unwrap();
+        Conn {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+        }
+    }
+
+    /// Posts one body on the kept-alive connection; returns whether it got 200.
+    fn post(&mut self, key: &str, body: &[u8]) -> bool {
+        let head = format!(
+            "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        self.writer.write_all(head.as_bytes()).unwrap();
+        self.writer.write_all(body).unwrap();
+        let mut status = String::new();
+        self.reader.read_line(&mut status).unwrap();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).unwrap();
+        status.starts_with("HTTP/1.1 200")
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+fn main() {
+    let seconds = arg("--seconds", 5.0);
+    let batch = arg("--batch", 50.0) as usize;
+    let clients = arg("--clients", 8.0) as usize;
+    let dir = std::env::temp_dir().join(format!("faultline-ingest-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--queue",
+            "100000",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting faultline serve");
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let (mut key, mut addr) = (String::new(), String::new());
+    while addr.is_empty() {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(k) =
+            line.strip_prefix("created admin API key (shown once; only its hash is stored): ")
+        {
+            key = k.to_string();
+        }
+        if let Some(rest) = line.strip_prefix("faultline listening on http://") {
+            addr = rest.split(' ').next().unwrap().to_string();
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+
+    let mut rng = Rng::new(3);
+    // Events rendered once with a placeholder id, patched per request so every
+    // event is new (stored, not deduplicated) without re-serializing it.
+    let placeholder = "0".repeat(32);
+    let templates: Vec<(String, usize)> = (0..2000)
+        .map(|i| {
+            let mut e = sized_event(i, 2048, &mut rng);
+            e["event_id"] = serde_json::Value::String(placeholder.clone());
+            let text = e.to_string();
+            let at = text.find(&placeholder).unwrap();
+            (text, at)
+        })
+        .collect();
+    let render =
+        move |ids: &mut dyn Iterator<Item = String>, count: usize, first: usize| -> Vec<u8> {
+            let mut body = Vec::new();
+            for i in 0..count {
+                let (text, at) = &templates[(first + i) % templates.len()];
+                let start = body.len();
+                body.extend_from_slice(text.as_bytes());
+                body[start + at..start + at + 32].copy_from_slice(ids.next().unwrap().as_bytes());
+                body.push(b'\n');
+            }
+            body
+        };
+    let render = std::sync::Arc::new(render);
+
+    // 1. Closed loop: as fast as acknowledgements come back.
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(seconds);
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            let (addr, key, render) = (addr.clone(), key.clone(), render.clone());
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(&addr);
+                let mut sent = 0usize;
+                let mut round = 0u64;
+                while Instant::now() < deadline {
+                    let mut ids = (0..batch).map(|i| format!("{c:04x}{round:020x}{i:08x}"));
+                    let body = render(&mut ids, batch, round as usize * batch);
+                    if conn.post(&key, &body) {
+                        sent += batch;
+                    }
+                    round += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    let acked: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let elapsed = start.elapsed().as_secs_f64();
+    let rate = acked as f64 / elapsed;
+
+    // 2. Open loop at half that rate: one event per request, latency of each ack.
+    let target = rate / 2.0;
+    let per_client = target / clients as f64;
+    let lat_deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            let (addr, key, render) = (addr.clone(), key.clone(), render.clone());
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(&addr);
+                let mut latencies = Vec::new();
+                let interval = Duration::from_secs_f64(1.0 / per_client);
+                let mut next = Instant::now();
+                let mut i = 0u64;
+                while Instant::now() < lat_deadline {
+                    let now = Instant::now();
+                    if now < next {
+                        std::thread::sleep(next - now);
+                    }
+                    let mut ids = std::iter::once(format!("ffff{c:04x}{i:024x}"));
+                    let body = render(&mut ids, 1, i as usize);
+                    let t = Instant::now();
+                    conn.post(&key, &body);
+                    latencies.push(t.elapsed().as_secs_f64() * 1e3);
+                    next += interval;
+                    i += 1;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies: Vec<f64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+
+    // 3. The disk's own fdatasync latency, beside the data directory.
+    let probe = dir.join("fsync-probe");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&probe)
+        .unwrap();
+    let mut fsyncs = Vec::new();
+    for _ in 0..500 {
+        file.write_all(&[0u8; 4096]).unwrap();
+        let t = Instant::now();
+        file.sync_data().unwrap();
+        fsyncs.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    fsyncs.sort_by(f64::total_cmp);
+
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    server.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!(
+        "faultline serve, built-in default chain, durable acks; {clients} clients on loopback; server and load share the cores"
+    );
+    println!();
+    println!("sustained, batches of {batch} events (2 KB each) per request:");
+    println!("  {rate:>10.0} events/s acknowledged ({acked} in {elapsed:.1} s)");
+    println!();
+    println!("at half that rate ({target:.0} events/s), one event per request:");
+    println!(
+        "  ack latency p50 {:.2} ms, p99 {:.2} ms ({} requests)",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies.len()
+    );
+    println!();
+    println!("the disk's fdatasync (4 KiB appends), same run:");
+    println!(
+        "  p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&fsyncs, 0.50),
+        percentile(&fsyncs, 0.99)
+    );
+    println!(
+        "  ack p99 / fsync p99: {:.1}x",
+        percentile(&latencies, 0.99) / percentile(&fsyncs, 0.99)
+    );
+}
