@@ -125,6 +125,10 @@ pub type Ack = Box<dyn FnOnce(Result<Applied, String>) + Send>;
 
 struct Job {
     entry: Entry,
+    /// The entry as logged, serialized by the caller's thread.
+    payload: Vec<u8>,
+    /// For events, the document as stored, serialized by the caller's thread.
+    doc: Option<Vec<u8>>,
     ack: Ack,
 }
 
@@ -185,10 +189,18 @@ impl Trees {
             }))
     }
 
-    /// Applies one logged entry; idempotent by sequence number and event id.
-    fn apply(&self, seq: u64, entry: &Entry) -> Result<Applied, StorageError> {
+    /// Applies logged entries (sequence numbers `first_seq`, `first_seq + 1`, …)
+    /// in one transaction, with the applied sequence number: all or nothing, so
+    /// a replay after a crash neither loses nor double-counts. Per-entry
+    /// outcomes come back in order; only a storage failure fails the batch.
+    fn apply_batch(
+        &self,
+        first_seq: u64,
+        items: &[(&Entry, Option<&[u8]>)],
+    ) -> Result<Vec<Result<Applied, String>>, StorageError> {
         use sled::Transactional;
         use sled::transaction::ConflictableTransactionError as Abort;
+        let abort = |e: serde_json::Error| Abort::Abort(e.to_string());
         let result = (
             &self.events,
             &self.by_time,
@@ -199,81 +211,89 @@ impl Trees {
             &self.meta,
         )
             .transaction(|(events, by_time, issues, users, dead, audit, meta)| {
-                meta.insert("applied_seq", &seq.to_be_bytes())?;
-                match entry {
-                    Entry::Event { project, doc } => {
-                        let id = doc["event_id"].as_str().unwrap_or_default();
-                        if events.get(id)?.is_some() {
-                            return Ok(Applied::Duplicate);
-                        }
-                        let bytes =
-                            serde_json::to_vec(doc).map_err(|e| Abort::Abort(e.to_string()))?;
-                        events.insert(id, bytes)?;
-                        let micros = issues::timestamp_micros(doc);
-                        let mut key = micros.to_be_bytes().to_vec();
-                        key.extend_from_slice(id.as_bytes());
-                        by_time.insert(key, id.as_bytes())?;
-                        let (fingerprint, issue_id) = fingerprint_of(project, doc);
-                        let mut issue: Issue = match issues.get(&issue_id)? {
-                            Some(v) => serde_json::from_slice(&v)
-                                .map_err(|e| Abort::Abort(e.to_string()))?,
-                            None => Issue::new(&issue_id, project, fingerprint, doc),
-                        };
-                        let new_user = match issues::user_key(doc) {
-                            Some(user) => {
-                                let mut k = issue_id.as_bytes().to_vec();
-                                k.push(0);
-                                k.extend_from_slice(user.as_bytes());
-                                users.insert(k, &[])?.is_none()
+                let mut outcomes = Vec::with_capacity(items.len());
+                for (i, (entry, doc_bytes)) in items.iter().enumerate() {
+                    let seq = first_seq + i as u64;
+                    let outcome = match entry {
+                        Entry::Event { project, doc } => {
+                            let id = doc["event_id"].as_str().unwrap_or_default();
+                            if events.get(id)?.is_some() {
+                                outcomes.push(Ok(Applied::Duplicate));
+                                continue;
                             }
-                            None => false,
-                        };
-                        issue.record(doc, new_user);
-                        let bytes =
-                            serde_json::to_vec(&issue).map_err(|e| Abort::Abort(e.to_string()))?;
-                        issues.insert(issue_id.as_bytes(), bytes)?;
-                        Ok(Applied::Stored { issue: issue_id })
-                    }
-                    Entry::IssueStatus {
-                        issue,
-                        status,
-                        actor,
-                    } => {
-                        let Some(bytes) = issues.get(issue.as_bytes())? else {
-                            return Err(Abort::Abort(format!("no issue {issue}")));
-                        };
-                        let mut current: Issue = serde_json::from_slice(&bytes)
-                            .map_err(|e| Abort::Abort(e.to_string()))?;
-                        let detail = format!("{} -> {status}", current.status);
-                        current.status = status.clone();
-                        let bytes = serde_json::to_vec(&current)
-                            .map_err(|e| Abort::Abort(e.to_string()))?;
-                        issues.insert(issue.as_bytes(), bytes)?;
-                        audit.insert(
-                            &seq.to_be_bytes(),
-                            audit_record(seq, actor, "issue.status", issue, &detail),
-                        )?;
-                        Ok(Applied::Updated)
-                    }
-                    Entry::Audit {
-                        actor,
-                        action,
-                        detail,
-                    } => {
-                        audit.insert(
-                            &seq.to_be_bytes(),
-                            audit_record(seq, actor, action, "", detail),
-                        )?;
-                        Ok(Applied::Updated)
-                    }
-                    Entry::DeadLetter { event, .. } => {
-                        let id = event["event_id"].as_str().unwrap_or_default();
-                        let bytes =
-                            serde_json::to_vec(entry).map_err(|e| Abort::Abort(e.to_string()))?;
-                        dead.insert(id, bytes)?;
-                        Ok(Applied::DeadLettered)
-                    }
+                            let bytes = match doc_bytes {
+                                Some(b) => b.to_vec(),
+                                None => serde_json::to_vec(doc).map_err(abort)?,
+                            };
+                            events.insert(id, bytes)?;
+                            let mut key = issues::timestamp_micros(doc).to_be_bytes().to_vec();
+                            key.extend_from_slice(id.as_bytes());
+                            by_time.insert(key, id.as_bytes())?;
+                            let (fingerprint, issue_id) = fingerprint_of(project, doc);
+                            let mut issue: Issue = match issues.get(&issue_id)? {
+                                Some(v) => serde_json::from_slice(&v).map_err(abort)?,
+                                None => Issue::new(&issue_id, project, fingerprint, doc),
+                            };
+                            let new_user = match issues::user_key(doc) {
+                                Some(user) => {
+                                    let mut k = issue_id.as_bytes().to_vec();
+                                    k.push(0);
+                                    k.extend_from_slice(user.as_bytes());
+                                    users.insert(k, &[])?.is_none()
+                                }
+                                None => false,
+                            };
+                            issue.record(doc, new_user);
+                            issues.insert(
+                                issue_id.as_bytes(),
+                                serde_json::to_vec(&issue).map_err(abort)?,
+                            )?;
+                            Ok(Applied::Stored { issue: issue_id })
+                        }
+                        Entry::IssueStatus {
+                            issue,
+                            status,
+                            actor,
+                        } => match issues.get(issue.as_bytes())? {
+                            None => Err(format!("no issue {issue}")),
+                            Some(bytes) => {
+                                let mut current: Issue =
+                                    serde_json::from_slice(&bytes).map_err(abort)?;
+                                let detail = format!("{} -> {status}", current.status);
+                                current.status = status.clone();
+                                issues.insert(
+                                    issue.as_bytes(),
+                                    serde_json::to_vec(&current).map_err(abort)?,
+                                )?;
+                                audit.insert(
+                                    &seq.to_be_bytes(),
+                                    audit_record(seq, actor, "issue.status", issue, &detail),
+                                )?;
+                                Ok(Applied::Updated)
+                            }
+                        },
+                        Entry::Audit {
+                            actor,
+                            action,
+                            detail,
+                        } => {
+                            audit.insert(
+                                &seq.to_be_bytes(),
+                                audit_record(seq, actor, action, "", detail),
+                            )?;
+                            Ok(Applied::Updated)
+                        }
+                        Entry::DeadLetter { event, .. } => {
+                            let id = event["event_id"].as_str().unwrap_or_default();
+                            dead.insert(id, serde_json::to_vec(entry).map_err(abort)?)?;
+                            Ok(Applied::DeadLettered)
+                        }
+                    };
+                    outcomes.push(outcome);
                 }
+                let last = first_seq + items.len() as u64 - 1;
+                meta.insert("applied_seq", &last.to_be_bytes())?;
+                Ok(outcomes)
             });
         result.map_err(|e| match e {
             sled::transaction::TransactionError::Abort(m) => StorageError::Sled(m),
@@ -338,8 +358,7 @@ fn writer_loop(
         let start = seq;
         let logged: std::io::Result<()> = batch.iter().try_for_each(|job| {
             seq += 1;
-            let payload = serde_json::to_vec(&job.entry).expect("entries serialize");
-            wal.append(seq, &payload)
+            wal.append(seq, &job.payload)
         });
         let fsync_start = std::time::Instant::now();
         if let Err(e) = logged.and_then(|()| wal.sync()) {
@@ -351,11 +370,23 @@ fn writer_loop(
         }
         metrics.commit(batch.len() as u64, fsync_start.elapsed().as_micros() as u64);
         tracing::debug!(batch = batch.len(), "group commit");
-        for (i, job) in batch.into_iter().enumerate() {
-            let result = trees
-                .apply(start + 1 + i as u64, &job.entry)
-                .map_err(|e| e.to_string());
-            (job.ack)(result);
+        let items: Vec<(&Entry, Option<&[u8]>)> =
+            batch.iter().map(|j| (&j.entry, j.doc.as_deref())).collect();
+        match trees.apply_batch(start + 1, &items) {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    (job.ack)(outcome);
+                }
+            }
+            Err(e) => {
+                tracing::error!(
+                    "applying a committed batch to the database failed; refusing writes: {e}"
+                );
+                for job in batch {
+                    (job.ack)(Err(format!("the database failed: {e}")));
+                }
+                return;
+            }
         }
         if wal.size() > CHECKPOINT_BYTES {
             match trees
@@ -402,7 +433,9 @@ impl Storage {
                 continue;
             }
             let entry: Entry = serde_json::from_slice(&payload).map_err(sled_err)?;
-            trees.apply(s, &entry)?;
+            if let Err(e) = trees.apply_batch(s, &[(&entry, None)])?.remove(0) {
+                tracing::warn!(seq = s, "replayed entry had no effect: {e}");
+            }
             replayed += 1;
         }
         if replayed > 0 {
@@ -425,9 +458,21 @@ impl Storage {
 
     /// Queues a write; `ack` runs once it is durable (or failed).
     pub fn write(&self, entry: Entry, ack: Ack) -> Result<(), StorageError> {
+        // Serialized here, on the caller's (worker's) thread, so the single
+        // writer thread only appends, syncs and applies.
+        let payload = serde_json::to_vec(&entry).expect("entries serialize");
+        let doc = match &entry {
+            Entry::Event { doc, .. } => Some(serde_json::to_vec(doc).expect("documents serialize")),
+            _ => None,
+        };
         let writer = self.writer.lock().expect("writer lock");
         let writer = writer.as_ref().ok_or(StorageError::Closed)?;
-        match writer.try_send(Job { entry, ack }) {
+        match writer.try_send(Job {
+            entry,
+            payload,
+            doc,
+            ack,
+        }) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(StorageError::Busy),
             Err(TrySendError::Disconnected(_)) => Err(StorageError::Closed),
