@@ -485,3 +485,37 @@ fn cli_reads_from_the_server_or_the_data_directory() {
     );
     assert_eq!(reopen.code, 0, "{}", reopen.stderr);
 }
+
+#[test]
+fn retention_deletes_old_events_and_keeps_issue_counts() {
+    let dir = temp_dir("serve-retention");
+    let server = start(&dir, &[], None);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let old = json!({"event_id": "0".repeat(31) + "1", "message": "cache warmup failed", "timestamp": now - 3 * 86_400});
+    let new = json!({"event_id": "0".repeat(31) + "2", "message": "cache warmup failed", "timestamp": now});
+    assert_eq!(server.post(&format!("{old}\n{new}\n")).1["accepted"], 2);
+    let key = server.key.clone();
+    assert!(server.terminate().success());
+
+    let server = start(&dir, &["--retention-days", "1"], Some(&key));
+    let (status, _) = server.get(&format!("/api/v1/events/{}1", "0".repeat(31)));
+    assert_eq!(status, 404, "the 3-day-old event was swept at start");
+    let (status, _) = server.get(&format!("/api/v1/events/{}2", "0".repeat(31)));
+    assert_eq!(status, 200);
+    let (_, issues) = server.get("/api/v1/issues");
+    assert_eq!(
+        issues["issues"][0]["count"], 2,
+        "issues keep their aggregates"
+    );
+    let bad = crate::support::faultline(&["serve", "--retention-days", "0"], "");
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .contains("--retention-days must be a positive number of days"),
+        "{}",
+        bad.stderr
+    );
+}

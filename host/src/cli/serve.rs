@@ -30,9 +30,20 @@ pub struct Args {
     /// Largest single event, in KiB.
     #[arg(long, default_value_t = 1024)]
     max_event_kb: usize,
+    /// Events older than this many days are deleted by an hourly sweep (and
+    /// at start); issues keep their aggregates.
+    #[arg(long, default_value_t = 30.0)]
+    retention_days: f64,
 }
 
 pub fn run(args: Args) -> i32 {
+    if !(args.retention_days > 0.0) {
+        eprintln!(
+            "error: --retention-days must be a positive number of days, not {}",
+            args.retention_days
+        );
+        return BAD_CONFIG;
+    }
     let config = match load_config(args.target.config.as_ref()) {
         Ok(c) => c,
         Err(e) => {
@@ -63,6 +74,7 @@ pub fn run(args: Args) -> i32 {
         queue: args.queue.max(1),
         max_body_bytes: args.max_body_kb << 10,
         max_event_bytes: args.max_event_kb << 10,
+        retention_days: args.retention_days,
     };
     match serve(pipeline, options) {
         Ok(()) => OK,

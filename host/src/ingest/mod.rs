@@ -36,6 +36,29 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     /// Largest single event, in bytes.
     pub max_event_bytes: usize,
+    /// Events older than this many days are deleted (issues keep their counts).
+    pub retention_days: f64,
+}
+
+/// How often the retention sweep runs.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes events past retention now and then every [`SWEEP_EVERY`], until `stop` closes.
+fn retention(storage: Arc<Storage>, days: f64, stop: std::sync::mpsc::Receiver<()>) {
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        match storage.sweep(now - days * 86_400.0) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, days, "retention sweep"),
+            Err(e) => tracing::error!("retention sweep failed: {e}"),
+        }
+        match stop.recv_timeout(SWEEP_EVERY) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            _ => return,
+        }
+    }
 }
 
 /// Why the server could not start or stopped.
@@ -112,6 +135,18 @@ pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError
     if let Ok(Err(e)) = rx.recv() {
         tracing::warn!("could not audit the config load: {e}");
     }
+    let (stop_sweep, sweep_stop) = std::sync::mpsc::channel::<()>();
+    let sweeper = {
+        let storage = storage.clone();
+        let days = options.retention_days;
+        std::thread::Builder::new()
+            .name("faultline-retention".into())
+            .spawn(move || retention(storage, days, sweep_stop))
+            .map_err(|source| ServeError::Io {
+                what: "starting the retention sweep".into(),
+                source,
+            })?
+    };
     let workers = Workers::start(
         chain,
         options.workers,
@@ -141,6 +176,8 @@ pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError
     if let Ok(state) = Arc::try_unwrap(state) {
         state.workers.stop();
     }
+    drop(stop_sweep);
+    let _ = sweeper.join();
     storage.close()?;
     drop(pipeline);
     println!("faultline stopped");

@@ -552,6 +552,21 @@ impl Storage {
             .transpose()
     }
 
+    /// Deletes stored events older than `cutoff` (seconds since the epoch);
+    /// issues keep their aggregates. Returns how many were deleted. Deletions
+    /// bypass the log: a sweep lost in a crash is simply repeated.
+    pub fn sweep(&self, cutoff: f64) -> Result<usize, StorageError> {
+        let bound = ((cutoff * 1e6).max(0.0) as u64).to_be_bytes().to_vec();
+        let mut deleted = 0;
+        for item in self.trees.by_time.range(..bound) {
+            let (key, id) = item.map_err(sled_err)?;
+            self.trees.events.remove(&id).map_err(sled_err)?;
+            self.trees.by_time.remove(&key).map_err(sled_err)?;
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
     /// The audit log, oldest first.
     pub fn audit(&self) -> Result<Vec<Json>, StorageError> {
         all(&self.trees.audit)
