@@ -37,7 +37,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
-    if !(args.retention_days > 0.0) {
+    if !args.retention_days.is_finite() || args.retention_days <= 0.0 {
         eprintln!(
             "error: --retention-days must be a positive number of days, not {}",
             args.retention_days
