@@ -592,6 +592,19 @@ pub fn from_json(v: &Json) -> Result<Event, EventError> {
     })
 }
 
+/// Parses a time given as RFC 3339 or as seconds since the epoch.
+pub fn parse_time(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<f64>() {
+        return n.is_finite().then_some(n);
+    }
+    // `+` in a query string arrives as a space.
+    let text = text.replace(' ', "+");
+    time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp() as f64 + f64::from(t.nanosecond()) / 1e9)
+}
+
 /// Formats seconds since the epoch as RFC 3339 with microseconds.
 pub fn format_timestamp(ts: f64) -> String {
     // Microsecond precision is what an f64 of seconds holds for current dates.

@@ -519,3 +519,61 @@ fn retention_deletes_old_events_and_keeps_issue_counts() {
         bad.stderr
     );
 }
+
+#[test]
+fn events_can_be_filtered() {
+    let dir = temp_dir("serve-filters");
+    let server = start(&dir, &[], None);
+    let samples = std::fs::read_to_string(repo().join("examples/events.ndjson")).unwrap();
+    assert_eq!(server.post(&samples).1["accepted"], 4);
+    let count = |query: &str| {
+        let (status, body) = server.get(&format!("/api/v1/events?{query}"));
+        assert_eq!(status, 200, "{query}: {body}");
+        body["events"].as_array().unwrap().len()
+    };
+    assert_eq!(count("level=fatal"), 1);
+    assert_eq!(count("level=warning"), 1);
+    assert_eq!(count("category=availability"), 1);
+    assert_eq!(count("category=availability.database"), 1);
+    assert_eq!(count("category=avail"), 0, "whole path segments only");
+    assert_eq!(count("project=1"), 4);
+    assert_eq!(count("project=2"), 0);
+    assert_eq!(
+        count("since=2026-11-25T10:00:00Z&until=2026-11-25T10:30:00Z"),
+        1
+    );
+    assert_eq!(count("since=4102444800"), 0);
+    let issue = server.get("/api/v1/issues?sort=impact").1["issues"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, of_issue) = server.get(&format!("/api/v1/events?issue={issue}"));
+    assert_eq!(
+        of_issue["events"][0]["event_id"],
+        "6f1c0ad4a0b94c0e8b2d2f1f7d7c1a01"
+    );
+    let (status, bad) = server.get("/api/v1/events?since=yesterday");
+    assert_eq!(status, 400);
+    assert!(
+        bad["error"]
+            .as_str()
+            .unwrap()
+            .contains("since=\"yesterday\"")
+    );
+    let url = format!("http://{}", server.addr);
+    let cli = crate::support::faultline(
+        &[
+            "events",
+            "--url",
+            &url,
+            "--key",
+            &server.key,
+            "--level",
+            "fatal",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(cli.code, 0, "{}", cli.stderr);
+    assert_eq!(cli.stdout.lines().count(), 1);
+}

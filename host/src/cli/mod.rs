@@ -52,6 +52,8 @@ enum Command {
         /// How many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        #[command(flatten)]
+        filters: read::EventFilters,
     },
     /// Lists issues.
     Issues {
@@ -148,7 +150,11 @@ pub fn main() -> i32 {
         Command::Process(args) => process::run(args),
         Command::Check { config } => check::run(&config),
         Command::Plugin(cmd) => plugin::run(cmd),
-        Command::Events { source, limit } => read::events(source, limit),
+        Command::Events {
+            source,
+            limit,
+            filters,
+        } => read::events(source, limit, filters),
         Command::Issues {
             source,
             status,

@@ -110,13 +110,78 @@ fn fail(e: String) -> i32 {
     FAILURE
 }
 
+/// Filters of `faultline events`.
+#[derive(clap::Args)]
+pub struct EventFilters {
+    /// Only this project.
+    #[arg(long)]
+    project: Option<String>,
+    /// Only events of this issue.
+    #[arg(long)]
+    issue: Option<String>,
+    /// Only this level (debug, info, warning, error, fatal).
+    #[arg(long)]
+    level: Option<String>,
+    /// Only classifications under this category path, e.g. `availability`.
+    #[arg(long)]
+    category: Option<String>,
+    /// Only events at or after this time (RFC 3339 or epoch seconds).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only events at or before this time.
+    #[arg(long)]
+    until: Option<String>,
+}
+
+impl EventFilters {
+    fn query(&self) -> String {
+        [
+            ("project", &self.project),
+            ("issue", &self.issue),
+            ("level", &self.level),
+            ("category", &self.category),
+            ("since", &self.since),
+            ("until", &self.until),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("&{k}={v}")))
+        .collect()
+    }
+
+    fn filter(&self) -> Result<faultline::storage::EventFilter, String> {
+        let time = |name: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(|t| {
+                    faultline::event::parse_time(t)
+                        .ok_or(format!("--{name} {t:?} is not RFC 3339 or epoch seconds"))
+                })
+                .transpose()
+        };
+        Ok(faultline::storage::EventFilter {
+            project: self.project.clone(),
+            issue: self.issue.clone(),
+            level: self.level.clone(),
+            category: self.category.clone(),
+            since: time("since", &self.since)?,
+            until: time("until", &self.until)?,
+        })
+    }
+}
+
 /// `faultline events`
-pub fn events(source: Source, limit: usize) -> i32 {
+pub fn events(source: Source, limit: usize, filters: EventFilters) -> i32 {
+    let filter = match filters.filter() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return BAD_CONFIG;
+        }
+    };
     let events = if source.url.is_some() {
         match remote(
             &source,
             "GET",
-            &format!("/api/v1/events?limit={limit}"),
+            &format!("/api/v1/events?limit={limit}{}", filters.query()),
             None,
         ) {
             Ok(v) => v["events"].as_array().cloned().unwrap_or_default(),
@@ -124,7 +189,7 @@ pub fn events(source: Source, limit: usize) -> i32 {
         }
     } else {
         match local(&source).and_then(|s| {
-            s.events(limit, None)
+            s.events(limit, None, &filter)
                 .map(|(e, _)| e)
                 .map_err(|e| e.to_string())
         }) {

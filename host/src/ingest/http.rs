@@ -463,7 +463,27 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
                     );
                 }
             };
-            match storage.events(limit, cursor.as_deref()) {
+            let mut filter = crate::storage::EventFilter {
+                project: query_param(req, "project").map(str::to_string),
+                issue: query_param(req, "issue").map(str::to_string),
+                level: query_param(req, "level").map(str::to_string),
+                category: query_param(req, "category").map(str::to_string),
+                ..Default::default()
+            };
+            for (name, slot) in [("since", &mut filter.since), ("until", &mut filter.until)] {
+                if let Some(v) = query_param(req, name) {
+                    match crate::event::parse_time(v) {
+                        Some(t) => *slot = Some(t),
+                        None => {
+                            return error(
+                                StatusCode::BAD_REQUEST,
+                                format!("{name}={v:?} is not RFC 3339 or seconds since the epoch"),
+                            );
+                        }
+                    }
+                }
+            }
+            match storage.events(limit, cursor.as_deref(), &filter) {
                 Ok((events, next)) => reply(
                     StatusCode::OK,
                     json!({ "events": events, "next_cursor": next.map(hex::encode) }),

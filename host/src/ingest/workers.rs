@@ -92,7 +92,10 @@ fn work(mut chain: Chain, jobs: Receiver<Job>, storage: Arc<Storage>, metrics: A
         match chain.run(job.event) {
             Disposition::Processed(p) => {
                 record_stages(&metrics, chain.name(), &p.provenance);
-                let doc = output::processed_json(&p);
+                let mut doc = output::processed_json(&p);
+                if let Some(map) = doc.as_object_mut() {
+                    map.insert("project".into(), serde_json::Value::String(project.clone()));
+                }
                 let entry = Entry::Event {
                     project: project.clone(),
                     doc,

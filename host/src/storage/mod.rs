@@ -62,6 +62,56 @@ fn sled_err(e: impl std::fmt::Display) -> StorageError {
     StorageError::Sled(e.to_string())
 }
 
+/// Which stored events to list.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only this project.
+    pub project: Option<String>,
+    /// Only events grouped into this issue.
+    pub issue: Option<String>,
+    /// Only this level.
+    pub level: Option<String>,
+    /// Only classifications whose category path (joined with `.`) starts with this.
+    pub category: Option<String>,
+    /// Only events at or after this time (seconds since the epoch).
+    pub since: Option<f64>,
+    /// Only events at or before this time.
+    pub until: Option<f64>,
+}
+
+impl EventFilter {
+    /// Whether a stored document passes the filter (time bounds aside).
+    pub fn matches(&self, doc: &Json) -> bool {
+        let project = doc["project"].as_str().unwrap_or("1");
+        if self.project.as_deref().is_some_and(|p| p != project) {
+            return false;
+        }
+        if self
+            .level
+            .as_deref()
+            .is_some_and(|l| doc["level"].as_str() != Some(l))
+        {
+            return false;
+        }
+        if let Some(category) = &self.category {
+            let path: Vec<&str> = doc["classification"]["category"]
+                .as_array()
+                .map(|c| c.iter().filter_map(Json::as_str).collect())
+                .unwrap_or_default();
+            let joined = path.join(".");
+            if !(joined == *category || joined.starts_with(&format!("{category}."))) {
+                return false;
+            }
+        }
+        if let Some(issue) = &self.issue
+            && fingerprint_of(project, doc).1 != *issue
+        {
+            return false;
+        }
+        true
+    }
+}
+
 /// One write, as logged and applied.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -489,27 +539,39 @@ impl Storage {
             .transpose()
     }
 
-    /// The newest events first, at most `limit`, older than the cursor if given.
+    /// The newest events first that pass `filter`, at most `limit`, older than
+    /// the cursor if given; also the cursor of the next page, if any.
     pub fn events(
         &self,
         limit: usize,
         before: Option<&[u8]>,
+        filter: &EventFilter,
     ) -> Result<(Vec<Json>, Option<Vec<u8>>), StorageError> {
-        let iter = match before {
-            Some(cursor) => self.trees.by_time.range(..cursor.to_vec()),
-            None => self.trees.by_time.range::<Vec<u8>, _>(..),
+        let micros = |t: f64| ((t * 1e6).max(0.0) as u64).to_be_bytes().to_vec();
+        let low = filter.since.map(micros).unwrap_or_default();
+        let mut high = filter.until.map(|t| micros(t + 1e-6));
+        if let Some(cursor) = before
+            && high.as_ref().is_none_or(|h| cursor < h.as_slice())
+        {
+            high = Some(cursor.to_vec());
+        }
+        let iter = match high {
+            Some(h) => self.trees.by_time.range(low..h),
+            None => self.trees.by_time.range(low..),
         };
         let mut out = Vec::new();
         let mut last = None;
         for item in iter.rev() {
-            let (key, id) = item.map_err(sled_err)?;
             if out.len() == limit {
                 break;
             }
-            if let Some(doc) = self.event(std::str::from_utf8(&id).unwrap_or_default())? {
+            let (key, id) = item.map_err(sled_err)?;
+            last = Some(key.to_vec());
+            if let Some(doc) = self.event(std::str::from_utf8(&id).unwrap_or_default())?
+                && filter.matches(&doc)
+            {
                 out.push(doc);
             }
-            last = Some(key.to_vec());
         }
         let next = if out.len() == limit { last } else { None };
         Ok((out, next))
