@@ -577,3 +577,66 @@ fn events_can_be_filtered() {
     assert_eq!(cli.code, 0, "{}", cli.stderr);
     assert_eq!(cli.stdout.lines().count(), 1);
 }
+
+#[test]
+fn dead_letters_are_kept_listed_and_replayed() {
+    let dir = temp_dir("serve-dead-letter");
+    let config = crate::support::write(
+        &dir,
+        "faultline.toml",
+        &format!(
+            "[plugins.r]\npath = \"{}\"\n\n[[chains.default.stages]]\nplugin = \"r\"\non_error = \"dead-letter\"\n",
+            crate::support::test_plugin("hostile_redactor").display()
+        ),
+    );
+    let data = dir.join("data");
+    let server = start(&data, &["--config", &config], None);
+    let stuck = "d".repeat(32);
+    let body = format!(
+        "{}\n{}\n",
+        json!({"event_id": stuck, "message": "event-id"}),
+        json!({"message": "fine"})
+    );
+    let (status, reply) = server.post(&body);
+    assert_eq!(status, 200);
+    assert_eq!(reply["accepted"], 1);
+    assert!(
+        reply["dropped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with(&stuck),
+        "{reply}"
+    );
+    let key = server.key.clone();
+    assert!(server.terminate().success());
+
+    let data_arg = data.to_str().unwrap();
+    let list = crate::support::faultline(&["dead-letter", "list", "--data-dir", data_arg], "");
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(
+        list.stdout.contains(&stuck) && list.stdout.contains("edit of `event_id` refused"),
+        "{}",
+        list.stdout
+    );
+    assert!(list.stdout.contains("1 dead-lettered events"));
+    // Replayed through the built-in chain, whose redactor handles it.
+    let replay = crate::support::faultline(&["dead-letter", "replay", "--data-dir", data_arg], "");
+    assert_eq!(replay.code, 0, "{}", replay.stderr);
+    assert!(
+        replay.stdout.contains("1 replayed, 0 still dead-lettered"),
+        "{}",
+        replay.stdout
+    );
+    let list = crate::support::faultline(&["dead-letter", "list", "--data-dir", data_arg], "");
+    assert!(
+        list.stdout.contains("0 dead-lettered events"),
+        "{}",
+        list.stdout
+    );
+
+    let server = start(&data, &[], Some(&key));
+    let (status, event) = server.get(&format!("/api/v1/events/{stuck}"));
+    assert_eq!(status, 200);
+    assert_eq!(event["message"], "event-id");
+    assert!(server.terminate().success());
+}

@@ -2,6 +2,7 @@
 //! usage or bad config.
 
 mod check;
+mod dead_letter;
 mod plugin;
 mod process;
 mod read;
@@ -45,6 +46,9 @@ enum Command {
     /// Plugin tools.
     #[command(subcommand)]
     Plugin(plugin::Command),
+    /// Inspects and replays the dead-letter quarantine.
+    #[command(subcommand, name = "dead-letter")]
+    DeadLetter(dead_letter::Command),
     /// Lists stored events, newest first.
     Events {
         #[command(flatten)]
@@ -84,6 +88,23 @@ pub struct ChainArgs {
     /// Chain to run (default: the only chain, or the one named `default`).
     #[arg(long)]
     pub chain: Option<String>,
+}
+
+impl ChainArgs {
+    /// Loads the config, picks the chain and builds the pipeline; on failure
+    /// reports it and returns the exit code.
+    pub fn build(&self) -> Result<(faultline::config::Config, String, faultline::Pipeline), i32> {
+        let config = load_config(self.config.as_ref()).map_err(|e| {
+            eprintln!("error: {e}");
+            BAD_CONFIG
+        })?;
+        let chain = pick_chain(&config, self.chain.as_deref())?;
+        let pipeline = faultline::Pipeline::build(&config).map_err(|e| {
+            eprintln!("error: {e}");
+            BAD_CONFIG
+        })?;
+        Ok((config, chain, pipeline))
+    }
 }
 
 /// Loads `--config`, or the built-in default when absent.
@@ -150,6 +171,7 @@ pub fn main() -> i32 {
         Command::Process(args) => process::run(args),
         Command::Check { config } => check::run(&config),
         Command::Plugin(cmd) => plugin::run(cmd),
+        Command::DeadLetter(cmd) => dead_letter::run(cmd),
         Command::Events {
             source,
             limit,

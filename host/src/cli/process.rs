@@ -5,10 +5,9 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
-use faultline::Pipeline;
 use faultline::chain::{Disposition, output};
 
-use super::{BAD_CONFIG, FAILURE, OK, load_config};
+use super::{FAILURE, OK};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -45,23 +44,9 @@ fn write_line(out: &mut impl Write, doc: &serde_json::Value) -> io::Result<()> {
 }
 
 pub fn run(args: Args) -> i32 {
-    let config = match load_config(args.target.config.as_ref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return BAD_CONFIG;
-        }
-    };
-    let chain_name = match super::pick_chain(&config, args.target.chain.as_deref()) {
-        Ok(c) => c,
+    let (_, chain_name, mut pipeline) = match args.target.build() {
+        Ok(built) => built,
         Err(code) => return code,
-    };
-    let mut pipeline = match Pipeline::build(&config) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return BAD_CONFIG;
-        }
     };
     let chain = pipeline.chains.get_mut(&chain_name).expect("chain exists");
     let input: Box<dyn BufRead> = match &args.input {

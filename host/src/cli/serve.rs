@@ -3,10 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use faultline::Pipeline;
 use faultline::ingest::{ServeOptions, serve};
 
-use super::{BAD_CONFIG, FAILURE, OK, load_config, pick_chain};
+use super::{BAD_CONFIG, FAILURE, OK};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,23 +43,9 @@ pub fn run(args: Args) -> i32 {
         );
         return BAD_CONFIG;
     }
-    let config = match load_config(args.target.config.as_ref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return BAD_CONFIG;
-        }
-    };
-    let chain = match pick_chain(&config, args.target.chain.as_deref()) {
-        Ok(c) => c,
+    let (config, chain, pipeline) = match args.target.build() {
+        Ok(built) => built,
         Err(code) => return code,
-    };
-    let pipeline = match Pipeline::build(&config) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return BAD_CONFIG;
-        }
     };
     let workers = args
         .workers

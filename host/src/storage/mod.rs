@@ -141,6 +141,11 @@ pub enum Entry {
         /// Details.
         detail: String,
     },
+    /// A dead-lettered event was replayed (or discarded) and leaves quarantine.
+    DeadLetterCleared {
+        /// Its event id.
+        event_id: String,
+    },
     /// An event a stage dead-lettered, as it entered the chain.
     DeadLetter {
         /// Project it was sent to.
@@ -331,6 +336,10 @@ impl Trees {
                                 &seq.to_be_bytes(),
                                 audit_record(seq, actor, action, "", detail),
                             )?;
+                            Ok(Applied::Updated)
+                        }
+                        Entry::DeadLetterCleared { event_id } => {
+                            dead.remove(event_id.as_bytes())?;
                             Ok(Applied::Updated)
                         }
                         Entry::DeadLetter { event, .. } => {
@@ -635,8 +644,22 @@ impl Storage {
     }
 
     /// Dead-lettered entries.
-    pub fn dead_letters(&self) -> Result<Vec<Json>, StorageError> {
+    pub fn dead_letters(&self) -> Result<Vec<Entry>, StorageError> {
         all(&self.trees.dead)
+    }
+
+    /// Queues a write and blocks until it is durable.
+    pub fn write_and_wait(&self, entry: Entry) -> Result<Applied, String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.write(
+            entry,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        )
+        .map_err(|e| e.to_string())?;
+        rx.recv()
+            .map_err(|_| "storage stopped before the write was durable".to_string())?
     }
 
     /// The data directory.
