@@ -20,6 +20,7 @@ use faultline::runtime::bindings::faultline::plugin::types as host;
 use faultline::runtime::{Instance, Limits, Plugin, Runtime, RuntimeOptions, load};
 use faultline_sdk as sdk;
 use faultline_sdk::{Classifier, Redactor};
+use faultline_testkit::bench_arg;
 use faultline_testkit::corpus::{Rng, labelled, score, sized_event};
 
 fn value(v: &host::Value) -> sdk::Value {
@@ -179,18 +180,9 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn arg(name: &str, default: f64) -> f64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let seconds = arg("--seconds", 3.0);
-    let bytes = arg("--bytes", 2048.0) as usize;
+    let seconds = bench_arg("--seconds", 3.0);
+    let bytes = bench_arg("--bytes", 2048.0) as usize;
     let mut rng = Rng::new(1);
     let json: Vec<_> = (0..1000).map(|i| sized_event(i, bytes, &mut rng)).collect();
     let mean_bytes = json.iter().map(|j| j.to_string().len()).sum::<usize>() / json.len();

@@ -16,16 +16,8 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use faultline_testkit::bench_arg;
 use faultline_testkit::corpus::{Rng, sized_event};
-
-fn arg(name: &str, default: f64) -> f64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Conn {
     reader: BufReader<TcpStream>,
@@ -74,9 +66,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let seconds = arg("--seconds", 5.0);
-    let batch = arg("--batch", 50.0) as usize;
-    let clients = arg("--clients", 8.0) as usize;
+    let seconds = bench_arg("--seconds", 5.0);
+    let batch = bench_arg("--batch", 50.0) as usize;
+    let clients = bench_arg("--clients", 8.0) as usize;
     let dir = std::env::temp_dir().join(format!("faultline-ingest-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut server = Command::new(env!("CARGO_BIN_EXE_faultline"))

@@ -198,38 +198,13 @@ fn parse_timestamp(v: Option<&Json>, attributes: &mut Vec<Attribute>) -> Result<
     let received = now();
     let ts = match v {
         None | Some(Json::Null) => return Ok(received),
-        Some(Json::Number(n)) => {
-            let n = n.as_f64().unwrap_or(f64::NAN);
-            // Sentry sends seconds; some clients send milliseconds.
-            if n > 1e11 { n / 1000.0 } else { n }
-        }
-        Some(Json::String(s)) => {
-            if let Ok(n) = s.trim().parse::<f64>() {
-                if n > 1e11 { n / 1000.0 } else { n }
-            } else {
-                let parsed = time::OffsetDateTime::parse(
-                    s.trim(),
-                    &time::format_description::well_known::Rfc3339,
-                )
-                .or_else(|_| {
-                    // Sentry SDKs also send naive UTC timestamps without an offset.
-                    time::PrimitiveDateTime::parse(
-                        s.trim(),
-                        &time::macros::format_description!(
-                            "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
-                        ),
-                    )
-                    .map(|p| p.assume_utc())
-                })
-                .map_err(|_| {
-                    field_err(
-                        "timestamp",
-                        format!("{s:?} is not RFC 3339 or a number of seconds since the epoch"),
-                    )
-                })?;
-                parsed.unix_timestamp() as f64 + f64::from(parsed.nanosecond()) / 1e9
-            }
-        }
+        Some(Json::Number(n)) => seconds(n.as_f64().unwrap_or(f64::NAN)),
+        Some(Json::String(s)) => parse_time(s).ok_or_else(|| {
+            field_err(
+                "timestamp",
+                format!("{s:?} is not RFC 3339 or a number of seconds since the epoch"),
+            )
+        })?,
         Some(other) => {
             return Err(field_err(
                 "timestamp",
@@ -592,17 +567,31 @@ pub fn from_json(v: &Json) -> Result<Event, EventError> {
     })
 }
 
-/// Parses a time given as RFC 3339 or as seconds since the epoch.
+/// Seconds from a number that may be seconds or, as some clients send,
+/// milliseconds since the epoch.
+fn seconds(n: f64) -> f64 {
+    if n > 1e11 { n / 1000.0 } else { n }
+}
+
+/// Parses a time given as RFC 3339, as a naive UTC date-time (as Sentry SDKs
+/// send), or as seconds (or milliseconds) since the epoch.
 pub fn parse_time(text: &str) -> Option<f64> {
     let text = text.trim();
     if let Ok(n) = text.parse::<f64>() {
-        return n.is_finite().then_some(n);
+        return n.is_finite().then(|| seconds(n));
     }
-    // `+` in a query string arrives as a space.
-    let text = text.replace(' ', "+");
-    time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp() as f64 + f64::from(t.nanosecond()) / 1e9)
+    let parsed = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .or_else(|_| {
+            time::PrimitiveDateTime::parse(
+                text,
+                &time::macros::format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+                ),
+            )
+            .map(|p| p.assume_utc())
+        })
+        .ok()?;
+    Some(parsed.unix_timestamp() as f64 + f64::from(parsed.nanosecond()) / 1e9)
 }
 
 /// Formats seconds since the epoch as RFC 3339 with microseconds.

@@ -89,7 +89,7 @@ impl Pipeline {
                 source: def.source.clone(),
                 sha256: def.sha256.as_deref(),
                 limits: def.limits,
-                trusted: chain::is_trusted(def.trust),
+                trusted: def.trust == config::Trust::Trusted,
                 granted: def.tables.clone(),
                 allow_imports: def.allow_imports.clone(),
             };

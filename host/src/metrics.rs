@@ -57,14 +57,23 @@ impl Histogram {
     }
 }
 
+/// The value under `key`, created on first use; allocates only then, so the
+/// per-event counters do not allocate.
+fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("just inserted")
+}
+
 /// Everything the server counts.
 #[derive(Debug, Default)]
 pub struct Metrics {
     received: Mutex<BTreeMap<String, u64>>,
-    outcomes: Mutex<BTreeMap<(String, &'static str), u64>>,
+    outcomes: Mutex<BTreeMap<String, BTreeMap<&'static str, u64>>>,
     invalid: AtomicU64,
     rejected_busy: AtomicU64,
-    stage_latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    stage_latency: Mutex<BTreeMap<String, BTreeMap<String, Histogram>>>,
     stage_failures: Mutex<BTreeMap<(String, &'static str), u64>>,
     fsync_batch: Mutex<Histogram>,
     fsync_latency: Mutex<Histogram>,
@@ -73,21 +82,13 @@ pub struct Metrics {
 impl Metrics {
     /// An event arrived for `project`.
     pub fn received(&self, project: &str) {
-        *self
-            .received
-            .lock()
-            .expect("metrics")
-            .entry(project.to_string())
-            .or_default() += 1;
+        *slot(&mut self.received.lock().expect("metrics"), project) += 1;
     }
 
     /// An event ended as `outcome` (`stored`, `duplicate`, `dropped`, `dead_lettered`, `failed`).
     pub fn outcome(&self, project: &str, outcome: &'static str) {
-        *self
-            .outcomes
-            .lock()
-            .expect("metrics")
-            .entry((project.to_string(), outcome))
+        *slot(&mut self.outcomes.lock().expect("metrics"), project)
+            .entry(outcome)
             .or_default() += 1;
     }
 
@@ -103,12 +104,8 @@ impl Metrics {
 
     /// A stage took `micros`; `failure` is its error kind if it failed.
     pub fn stage(&self, chain: &str, plugin: &str, micros: u64, failure: Option<&'static str>) {
-        self.stage_latency
-            .lock()
-            .expect("metrics")
-            .entry((chain.to_string(), plugin.to_string()))
-            .or_default()
-            .observe(&LATENCY_BUCKETS_US, micros);
+        let mut latency = self.stage_latency.lock().expect("metrics");
+        slot(slot(&mut latency, chain), plugin).observe(&LATENCY_BUCKETS_US, micros);
         if let Some(kind) = failure {
             *self
                 .stage_failures
@@ -142,7 +139,11 @@ impl Metrics {
             );
         }
         out.push_str("# HELP faultline_events_total Events by what became of them.\n# TYPE faultline_events_total counter\n");
-        for ((project, outcome), n) in self.outcomes.lock().expect("metrics").iter() {
+        let outcomes = self.outcomes.lock().expect("metrics");
+        for (project, outcome, n) in outcomes
+            .iter()
+            .flat_map(|(p, o)| o.iter().map(move |(o, n)| (p, o, n)))
+        {
             let _ = writeln!(
                 out,
                 "faultline_events_total{{project=\"{project}\",outcome=\"{outcome}\"}} {n}"
@@ -163,7 +164,11 @@ impl Metrics {
             "# HELP faultline_queue_depth Events waiting for a worker.\n# TYPE faultline_queue_depth gauge\nfaultline_queue_depth {queued}"
         );
         out.push_str("# HELP faultline_stage_duration_seconds Time spent in each stage.\n# TYPE faultline_stage_duration_seconds histogram\n");
-        for ((chain, plugin), h) in self.stage_latency.lock().expect("metrics").iter() {
+        let latency = self.stage_latency.lock().expect("metrics");
+        for (chain, plugin, h) in latency
+            .iter()
+            .flat_map(|(c, p)| p.iter().map(move |(p, h)| (c, p, h)))
+        {
             h.render(
                 &mut out,
                 "faultline_stage_duration_seconds",

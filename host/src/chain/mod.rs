@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::{ChainDef, ConfigError, Location, OnError, Trust};
+use crate::config::{ChainDef, ConfigError, Location, OnError};
 use crate::runtime::bindings::faultline::plugin::types::{Classification, Event, Impact};
 use crate::runtime::{Instance, Plugin, Role, StageOutput};
 
@@ -23,16 +23,8 @@ pub const RECYCLE_AFTER_CALLS: u64 = 10_000;
 pub struct StageRecord {
     /// Position in the chain, from 0.
     pub stage: usize,
-    /// Plugin name in the config.
-    pub plugin: Arc<str>,
-    /// Role.
-    pub role: Role,
-    /// Name the plugin reports.
-    pub name: String,
-    /// Version the plugin reports.
-    pub version: String,
-    /// Component digest.
-    pub digest: String,
+    /// The plugin (config name, role, reported name and version, digest).
+    pub plugin: Arc<Plugin>,
     /// `ok`, `skipped`, `dropped` or `dead-lettered`.
     pub outcome: &'static str,
     /// Time spent in the stage, in microseconds.
@@ -266,11 +258,7 @@ impl Chain {
             let plugin = &stage.plugin;
             let mut record = StageRecord {
                 stage: i,
-                plugin: plugin.name.clone(),
-                role: plugin.role,
-                name: plugin.metadata.name.clone(),
-                version: plugin.metadata.version.clone(),
-                digest: plugin.digest.clone(),
+                plugin: plugin.clone(),
                 outcome: "ok",
                 duration_us,
                 changed: Vec::new(),
@@ -384,9 +372,4 @@ fn run_stage(
             Ok(Vec::new())
         }
     }
-}
-
-/// Trust of a plugin from the config, as the runtime sees it.
-pub fn is_trusted(trust: Trust) -> bool {
-    trust == Trust::Trusted
 }

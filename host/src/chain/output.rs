@@ -64,15 +64,15 @@ pub fn provenance_json(records: &[StageRecord]) -> Json {
             .map(|r| {
                 let mut m = Map::new();
                 m.insert("stage".into(), json!(r.stage));
-                m.insert("plugin".into(), json!(&*r.plugin));
-                m.insert("role".into(), json!(r.role.name()));
-                m.insert("name".into(), json!(r.name));
-                m.insert("version".into(), json!(r.version));
-                m.insert("digest".into(), json!(r.digest));
+                m.insert("plugin".into(), json!(&*r.plugin.name));
+                m.insert("role".into(), json!(r.plugin.role.name()));
+                m.insert("name".into(), json!(r.plugin.metadata.name));
+                m.insert("version".into(), json!(r.plugin.metadata.version));
+                m.insert("digest".into(), json!(r.plugin.digest));
                 m.insert("outcome".into(), json!(r.outcome));
                 m.insert("duration_us".into(), json!(r.duration_us));
                 if !r.changed.is_empty() {
-                    let key = if r.role == crate::runtime::Role::Redactor {
+                    let key = if r.plugin.role == crate::runtime::Role::Redactor {
                         "changed"
                     } else {
                         "added"

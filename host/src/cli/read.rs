@@ -315,26 +315,16 @@ pub fn issue(source: Source, command: IssueCommand) -> i32 {
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())
     );
-    let (tx, rx) = std::sync::mpsc::channel();
     let entry = Entry::IssueStatus {
         issue: id.clone(),
         status: status.into(),
         actor,
     };
-    if let Err(e) = storage.write(
-        entry,
-        Box::new(move |r| {
-            let _ = tx.send(r);
-        }),
-    ) {
-        return fail(e.to_string());
-    }
-    match rx.recv() {
-        Ok(Ok(_)) => {
+    match storage.write_and_wait(entry) {
+        Ok(_) => {
             println!("issue {id}: {status}");
             OK
         }
-        Ok(Err(e)) => fail(e),
-        Err(_) => fail("storage stopped before the change was durable".into()),
+        Err(e) => fail(e),
     }
 }

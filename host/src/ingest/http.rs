@@ -60,11 +60,10 @@ fn denied(d: Denied, role: Role) -> Reply {
     }
 }
 
-fn query_param<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
-    req.uri().query()?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then_some(v)
-    })
+fn query_param(req: &Request<Incoming>, name: &str) -> Option<String> {
+    form_urlencoded::parse(req.uri().query()?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Splits a body into events: one JSON object, a JSON array, or NDJSON.
@@ -101,7 +100,7 @@ async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
     ) {
         return denied(d, Role::Ingest);
     }
-    let project = query_param(&req, "project").unwrap_or("1").to_string();
+    let project = query_param(&req, "project").unwrap_or_else(|| "1".into());
     let body = match read_body(req.into_body(), state.options.max_body_bytes).await {
         Ok(b) => b,
         Err((status, message)) => return error(status, message),
@@ -257,7 +256,7 @@ async fn sentry_ingest(
         .and_then(|h| h.to_str().ok())
         .and_then(super::sentry::key_from_auth_header)
         .map(str::to_string)
-        .or_else(|| query_param(&req, "sentry_key").map(str::to_string));
+        .or_else(|| query_param(&req, "sentry_key"));
     let encoding = req
         .headers()
         .get("content-encoding")
@@ -443,7 +442,7 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
         |e: crate::storage::StorageError| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     match path.strip_prefix("/api/v1/") {
         Some("events") => {
-            let limit = match query_param(req, "limit").map(str::parse::<usize>) {
+            let limit = match query_param(req, "limit").map(|l| l.parse::<usize>()) {
                 None => 50,
                 Some(Ok(n)) if (1..=1000).contains(&n) => n,
                 Some(_) => {
@@ -464,15 +463,15 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
                 }
             };
             let mut filter = crate::storage::EventFilter {
-                project: query_param(req, "project").map(str::to_string),
-                issue: query_param(req, "issue").map(str::to_string),
-                level: query_param(req, "level").map(str::to_string),
-                category: query_param(req, "category").map(str::to_string),
+                project: query_param(req, "project"),
+                issue: query_param(req, "issue"),
+                level: query_param(req, "level"),
+                category: query_param(req, "category"),
                 ..Default::default()
             };
             for (name, slot) in [("since", &mut filter.since), ("until", &mut filter.until)] {
                 if let Some(v) = query_param(req, name) {
-                    match crate::event::parse_time(v) {
+                    match crate::event::parse_time(&v) {
                         Some(t) => *slot = Some(t),
                         None => {
                             return error(
@@ -492,8 +491,8 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
             }
         }
         Some("issues") => {
-            let sort = query_param(req, "sort").unwrap_or("last_seen");
-            match storage.list_issues(query_param(req, "status"), sort) {
+            let sort = query_param(req, "sort").unwrap_or_else(|| "last_seen".into());
+            match storage.list_issues(query_param(req, "status").as_deref(), &sort) {
                 Ok(issues) => reply(StatusCode::OK, json!({ "issues": issues })),
                 Err(e) if e.starts_with("unknown sort") => error(StatusCode::BAD_REQUEST, e),
                 Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),

@@ -125,14 +125,7 @@ pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError
         action: "config.load".into(),
         detail: format!("{}; chain {:?}", options.config_file, options.chain),
     };
-    let (tx, rx) = std::sync::mpsc::channel();
-    storage.write(
-        loaded,
-        Box::new(move |r| {
-            let _ = tx.send(r);
-        }),
-    )?;
-    if let Ok(Err(e)) = rx.recv() {
+    if let Err(e) = storage.write_and_wait(loaded) {
         tracing::warn!("could not audit the config load: {e}");
     }
     let (stop_sweep, sweep_stop) = std::sync::mpsc::channel::<()>();

@@ -186,27 +186,7 @@ fn ticks(timeout_ms: u64) -> u64 {
 impl Instance {
     /// Instantiates `plugin` in a fresh store, without configuring it.
     fn instantiate(plugin: Arc<Plugin>) -> Result<Instance, CallError> {
-        let (mut store, stderr) = new_store(&plugin);
-        store.set_epoch_deadline(ticks(CONFIGURE_TIMEOUT_MS));
-        // Fails when fuel is not metered at all: then there is nothing to top up.
-        let _ = store.set_fuel(u64::MAX / 2);
-        let instance = plugin
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| classify_error(&plugin, &mut store, &stderr, e, CONFIGURE_TIMEOUT_MS))?;
-        let load = |e: wasmtime::Error| CallError::Instantiate(format!("{e:#}"));
-        let guest = match &plugin.indices {
-            RoleIndices::Classifier(i) => {
-                Guest::Classifier(i.load(&mut store, &instance).map_err(load)?)
-            }
-            RoleIndices::Enricher(i) => {
-                Guest::Enricher(i.load(&mut store, &instance).map_err(load)?)
-            }
-            RoleIndices::Redactor(i) => {
-                Guest::Redactor(i.load(&mut store, &instance).map_err(load)?)
-            }
-            RoleIndices::Scorer(i) => Guest::Scorer(i.load(&mut store, &instance).map_err(load)?),
-        };
+        let (store, guest, stderr) = instantiate_guest(&plugin)?;
         Ok(Instance {
             plugin,
             store,
@@ -373,34 +353,39 @@ fn output_size(output: &StageOutput) -> usize {
     }
 }
 
-/// Instantiates the plugin once and asks for its metadata.
-pub(crate) fn read_metadata(plugin: &Plugin) -> Result<PluginMetadata, CallError> {
-    // The instance needs an `Arc` but the plugin is still being built: use a
-    // store directly.
+/// A fresh store with the plugin instantiated in it and its role interface loaded.
+fn instantiate_guest(
+    plugin: &Plugin,
+) -> Result<(Store<PluginState>, Guest, GuestOutput), CallError> {
     let (mut store, stderr) = new_store(plugin);
     store.set_epoch_deadline(ticks(CONFIGURE_TIMEOUT_MS));
     // Fails when fuel is not metered at all: then there is nothing to top up.
     let _ = store.set_fuel(u64::MAX / 2);
-    let err = |store: &mut Store<PluginState>, e| {
-        classify_error(plugin, store, &stderr, e, CONFIGURE_TIMEOUT_MS)
+    let instance = plugin
+        .pre
+        .instantiate(&mut store)
+        .map_err(|e| classify_error(plugin, &mut store, &stderr, e, CONFIGURE_TIMEOUT_MS))?;
+    let load = |e: wasmtime::Error| CallError::Instantiate(format!("{e:#}"));
+    let guest = match &plugin.indices {
+        RoleIndices::Classifier(i) => {
+            Guest::Classifier(i.load(&mut store, &instance).map_err(load)?)
+        }
+        RoleIndices::Enricher(i) => Guest::Enricher(i.load(&mut store, &instance).map_err(load)?),
+        RoleIndices::Redactor(i) => Guest::Redactor(i.load(&mut store, &instance).map_err(load)?),
+        RoleIndices::Scorer(i) => Guest::Scorer(i.load(&mut store, &instance).map_err(load)?),
     };
-    let instance = match plugin.pre.instantiate(&mut store) {
-        Ok(i) => i,
-        Err(e) => return Err(err(&mut store, e)),
+    Ok((store, guest, stderr))
+}
+
+/// Instantiates the plugin once and asks for its metadata (the plugin is not
+/// in an `Arc` yet, so this does not go through [`Instance`]).
+pub(crate) fn read_metadata(plugin: &Plugin) -> Result<PluginMetadata, CallError> {
+    let (mut store, guest, stderr) = instantiate_guest(plugin)?;
+    let result = match &guest {
+        Guest::Classifier(g) => g.call_metadata(&mut store),
+        Guest::Enricher(g) => g.call_metadata(&mut store),
+        Guest::Redactor(g) => g.call_metadata(&mut store),
+        Guest::Scorer(g) => g.call_metadata(&mut store),
     };
-    let result = match &plugin.indices {
-        RoleIndices::Classifier(i) => i
-            .load(&mut store, &instance)
-            .and_then(|g| g.call_metadata(&mut store)),
-        RoleIndices::Enricher(i) => i
-            .load(&mut store, &instance)
-            .and_then(|g| g.call_metadata(&mut store)),
-        RoleIndices::Redactor(i) => i
-            .load(&mut store, &instance)
-            .and_then(|g| g.call_metadata(&mut store)),
-        RoleIndices::Scorer(i) => i
-            .load(&mut store, &instance)
-            .and_then(|g| g.call_metadata(&mut store)),
-    };
-    result.map_err(|e| err(&mut store, e))
+    result.map_err(|e| classify_error(plugin, &mut store, &stderr, e, CONFIGURE_TIMEOUT_MS))
 }

@@ -252,6 +252,17 @@ pub struct Plugin {
     pub(crate) granted: Arc<[String]>,
 }
 
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("metadata", &self.metadata)
+            .field("digest", &self.digest)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a plugin declaration needs to be loaded.
 pub struct PluginSpec<'a> {
     /// Name in the config.

@@ -40,12 +40,8 @@ pub struct Issue {
 fn timestamp(doc: &Json) -> f64 {
     doc["timestamp"]
         .as_str()
-        .and_then(|s| {
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-        })
-        .map_or(0.0, |t| {
-            t.unix_timestamp() as f64 + f64::from(t.nanosecond()) / 1e9
-        })
+        .and_then(crate::event::parse_time)
+        .unwrap_or(0.0)
 }
 
 /// The event's time in microseconds, for the time index.

@@ -683,6 +683,3 @@ impl Drop for Storage {
         let _ = self.close();
     }
 }
-
-/// A shared handle.
-pub type SharedStorage = Arc<Storage>;

@@ -154,3 +154,13 @@ pub fn js_plugin() -> PathBuf {
         })
         .clone()
 }
+
+/// The number after `name` on a benchmark's command line, or `default`.
+pub fn bench_arg(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
