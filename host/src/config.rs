@@ -3,6 +3,22 @@
 //! name the file, line and key.
 //!
 //! ```toml
+//! [server]                       # `serve` settings (flags override)
+//! listen = "127.0.0.1:8080"
+//! chain = "default"              # for events no route or project names
+//!
+//! [projects.2]                   # a project: DSN key and chain
+//! chain = "checkout"
+//!
+//! [[routes]]                     # first match wins
+//! environment = "production"
+//! chain = "full"
+//!
+//! [[keys]]                       # API keys by hash, with roles and projects
+//! name = "reader"
+//! sha256 = "…"
+//! roles = ["read"]
+//!
 //! [tables.services]
 //! path = "tables/services.csv"   # or .json; or `rows = [{...}]` inline
 //! key = "service"                # the column rows are looked up by
@@ -206,10 +222,88 @@ pub struct ChainSection {
     pub stages: Vec<Spanned<StageSection>>,
 }
 
+/// `[server]`: how `faultline serve` runs (its flags override these).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// `listen = "127.0.0.1:8080"`
+    pub listen: Option<Spanned<String>>,
+    /// `data_dir = "faultline-data"`, relative to the config file.
+    pub data_dir: Option<PathBuf>,
+    /// `chain = "default"`: the chain for events no route or project names.
+    pub chain: Option<Spanned<String>>,
+    /// `workers = 4`: threads running the chains (default: one per core).
+    pub workers: Option<NonZeroU32>,
+    /// `queue = 10000`: events that may wait for a worker; beyond, 429.
+    pub queue: Option<NonZeroU32>,
+    /// `max_body_kb = 5120`: largest request body.
+    pub max_body_kb: Option<NonZeroU32>,
+    /// `max_event_kb = 1024`: largest single event.
+    pub max_event_kb: Option<NonZeroU32>,
+    /// `retention_days = 30`: events older than this are deleted.
+    pub retention_days: Option<Spanned<f64>>,
+}
+
+/// `[projects.ID]`: a project events are sent to; `ID` is the number in its DSN.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSection {
+    /// `name = "checkout-web"`
+    pub name: Option<String>,
+    /// `public_key = "…"`: the DSN key (32 hex digits); generated and kept
+    /// in the data directory when absent.
+    pub public_key: Option<Spanned<String>>,
+    /// `chain = "checkout"`: the chain this project's events run through.
+    pub chain: Option<Spanned<String>>,
+}
+
+/// `[[keys]]`: an API key, given by the SHA-256 of its text (`faultline api-key`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySection {
+    /// Who holds it; shown in the audit log, never the key.
+    pub name: String,
+    /// `sha256 = "…"`: hex SHA-256 of the key.
+    pub sha256: Spanned<String>,
+    /// `roles = ["read"]`: ingest, read and/or admin.
+    pub roles: Vec<crate::ingest::auth::Role>,
+    /// `projects = ["2"]`: the projects it may use; absent means all.
+    pub projects: Option<Vec<Spanned<String>>>,
+}
+
+/// `[[routes]]`: events matching every given field run through `chain`;
+/// the first matching route wins.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSection {
+    /// `project = "2"`
+    pub project: Option<Spanned<String>>,
+    /// `environment = "production"`
+    pub environment: Option<String>,
+    /// `platform = "python"`
+    pub platform: Option<String>,
+    /// `level = "fatal"`
+    pub level: Option<String>,
+    /// `chain = "full"`
+    pub chain: Spanned<String>,
+}
+
 /// The whole file as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
+    /// `[server]`
+    #[serde(default)]
+    pub server: ServerSection,
+    /// `[projects.ID]`
+    #[serde(default)]
+    pub projects: BTreeMap<String, Spanned<ProjectSection>>,
+    /// `[[keys]]`
+    #[serde(default)]
+    pub keys: Vec<Spanned<KeySection>>,
+    /// `[[routes]]`
+    #[serde(default)]
+    pub routes: Vec<Spanned<RouteSection>>,
     /// `[runtime]`
     #[serde(default)]
     pub runtime: RuntimeSection,
@@ -289,9 +383,79 @@ pub struct ChainDef {
     pub location: Location,
 }
 
+/// `[server]`, checked; `None` where the file leaves the default.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServerDef {
+    /// Address to listen on.
+    pub listen: Option<std::net::SocketAddr>,
+    /// Data directory (resolved against the config file).
+    pub data_dir: Option<PathBuf>,
+    /// Chain for events nothing else routes.
+    pub chain: Option<String>,
+    /// Worker threads.
+    pub workers: Option<usize>,
+    /// Queue length.
+    pub queue: Option<usize>,
+    /// Largest body, bytes.
+    pub max_body_bytes: Option<usize>,
+    /// Largest event, bytes.
+    pub max_event_bytes: Option<usize>,
+    /// Retention, days.
+    pub retention_days: Option<f64>,
+}
+
+/// A project, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectDef {
+    /// Its id (digits).
+    pub id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// Its DSN key, when the file gives one.
+    pub public_key: Option<String>,
+    /// Its chain.
+    pub chain: Option<String>,
+}
+
+/// An API key, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyDef {
+    /// Holder.
+    pub name: String,
+    /// Lowercase hex SHA-256 of the key.
+    pub sha256: String,
+    /// Roles.
+    pub roles: Vec<crate::ingest::auth::Role>,
+    /// Allowed projects; `None` means all.
+    pub projects: Option<Vec<String>>,
+}
+
+/// A route, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteDef {
+    /// Match on the project.
+    pub project: Option<String>,
+    /// Match on `environment`.
+    pub environment: Option<String>,
+    /// Match on `platform`.
+    pub platform: Option<String>,
+    /// Match on `level`.
+    pub level: Option<String>,
+    /// The chain.
+    pub chain: String,
+}
+
 /// A validated config.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `[server]`
+    pub server: ServerDef,
+    /// `[projects.ID]`, by id.
+    pub projects: BTreeMap<String, ProjectDef>,
+    /// `[[keys]]`
+    pub keys: Vec<KeyDef>,
+    /// `[[routes]]`, in order.
+    pub routes: Vec<RouteDef>,
     /// The file it came from.
     pub file: String,
     /// Compiled-component cache directory (`None`: disabled).
@@ -593,12 +757,188 @@ impl Config {
                 },
             );
         }
+        let chain_ref = |name: &Spanned<String>, key: String| -> Result<String, ConfigError> {
+            if chains.contains_key(name.get_ref()) {
+                Ok(name.get_ref().clone())
+            } else {
+                Err(invalid(
+                    name.span().start,
+                    key,
+                    format!(
+                        "unknown chain {:?}; declared chains: {}",
+                        name.get_ref(),
+                        chains.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ))
+            }
+        };
+        let sv = &raw.server;
+        let listen = match &sv.listen {
+            None => None,
+            Some(l) => Some(l.get_ref().parse().map_err(|_| {
+                invalid(
+                    l.span().start,
+                    "server.listen".into(),
+                    format!(
+                        "{:?} is not an address such as \"127.0.0.1:8080\"",
+                        l.get_ref()
+                    ),
+                )
+            })?),
+        };
+        let retention_days = match &sv.retention_days {
+            None => None,
+            Some(d) if d.get_ref().is_finite() && *d.get_ref() > 0.0 => Some(*d.get_ref()),
+            Some(d) => {
+                return Err(invalid(
+                    d.span().start,
+                    "server.retention_days".into(),
+                    format!("must be a positive number of days, not {}", d.get_ref()),
+                ));
+            }
+        };
+        let server = ServerDef {
+            listen,
+            data_dir: sv.data_dir.as_ref().map(|d| base.join(d)),
+            chain: sv
+                .chain
+                .as_ref()
+                .map(|c| chain_ref(c, "server.chain".into()))
+                .transpose()?,
+            workers: sv.workers.map(|n| n.get() as usize),
+            queue: sv.queue.map(|n| n.get() as usize),
+            max_body_bytes: sv.max_body_kb.map(|k| (k.get() as usize) << 10),
+            max_event_bytes: sv.max_event_kb.map(|k| (k.get() as usize) << 10),
+            retention_days,
+        };
+        let mut projects = BTreeMap::new();
+        for (id, section) in &raw.projects {
+            let key = format!("projects.{id}");
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(
+                    section.span().start,
+                    key,
+                    format!("project ids are numbers (the last part of a DSN), not {id:?}"),
+                ));
+            }
+            let p = section.get_ref();
+            if let Some(k) = &p.public_key {
+                let k_ok = k.get_ref().len() >= 16
+                    && k.get_ref().bytes().all(|b| b.is_ascii_alphanumeric());
+                if !k_ok {
+                    return Err(invalid(
+                        k.span().start,
+                        format!("{key}.public_key"),
+                        "a DSN key is at least 16 letters or digits; leave it out to have one generated".into(),
+                    ));
+                }
+            }
+            projects.insert(
+                id.clone(),
+                ProjectDef {
+                    id: id.clone(),
+                    name: p.name.clone(),
+                    public_key: p.public_key.as_ref().map(|k| k.get_ref().clone()),
+                    chain: p
+                        .chain
+                        .as_ref()
+                        .map(|c| chain_ref(c, format!("{key}.chain")))
+                        .transpose()?,
+                },
+            );
+        }
+        let project_ref = |p: &Spanned<String>, key: String| -> Result<String, ConfigError> {
+            let id = p.get_ref();
+            if id == "1" || projects.contains_key(id) {
+                Ok(id.clone())
+            } else {
+                Err(invalid(
+                    p.span().start,
+                    key,
+                    format!(
+                        "unknown project {id:?}; projects are 1 (the default) and those under [projects]"
+                    ),
+                ))
+            }
+        };
+        let mut keys = Vec::new();
+        for (i, k) in raw.keys.iter().enumerate() {
+            let key = format!("keys[{i}]");
+            let k = k.get_ref();
+            let digest = k
+                .sha256
+                .get_ref()
+                .trim_start_matches("sha256:")
+                .to_ascii_lowercase();
+            if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(
+                    k.sha256.span().start,
+                    format!("{key}.sha256"),
+                    "give the SHA-256 of the key in hex (64 digits); `faultline api-key --name NAME --role ROLE` prints one".into(),
+                ));
+            }
+            if k.roles.is_empty() {
+                return Err(invalid(
+                    k.sha256.span().start,
+                    format!("{key}.roles"),
+                    "a key needs at least one role: ingest, read or admin".into(),
+                ));
+            }
+            let allowed = match &k.projects {
+                None => None,
+                Some(list) => Some(
+                    list.iter()
+                        .map(|p| project_ref(p, format!("{key}.projects")))
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+            };
+            keys.push(KeyDef {
+                name: k.name.clone(),
+                sha256: digest,
+                roles: k.roles.clone(),
+                projects: allowed,
+            });
+        }
+        let mut routes = Vec::new();
+        for (i, r) in raw.routes.iter().enumerate() {
+            let key = format!("routes[{i}]");
+            let at = r.span().start;
+            let r = r.get_ref();
+            if r.project.is_none()
+                && r.environment.is_none()
+                && r.platform.is_none()
+                && r.level.is_none()
+            {
+                return Err(invalid(
+                    at,
+                    key,
+                    "a route matches on at least one of project, environment, platform, level; \
+                     for a catch-all set `[server] chain`"
+                        .into(),
+                ));
+            }
+            routes.push(RouteDef {
+                project: r
+                    .project
+                    .as_ref()
+                    .map(|p| project_ref(p, format!("{key}.project")))
+                    .transpose()?,
+                environment: r.environment.clone(),
+                platform: r.platform.clone(),
+                level: r.level.clone(),
+                chain: chain_ref(&r.chain, format!("{key}.chain"))?,
+            });
+        }
         let cache_dir = match (raw.runtime.cache, &raw.runtime.cache_dir) {
             (Some(false), _) => None,
             (_, Some(dir)) => Some(base.join(dir)),
             _ => crate::runtime::default_cache_dir(),
         };
         Ok(Config {
+            server,
+            projects,
+            keys,
+            routes,
             file: file.to_string(),
             cache_dir,
             max_instances: raw.runtime.max_instances.map_or(1000, NonZeroU32::get),
@@ -606,6 +946,29 @@ impl Config {
             plugins,
             chains,
         })
+    }
+
+    /// The chain for events nothing routes elsewhere: `requested` (a `--chain`
+    /// flag), else `[server] chain`, else the only chain, else `default`.
+    pub fn default_chain(&self, requested: Option<&str>) -> Result<String, String> {
+        let names = || self.chains.keys().cloned().collect::<Vec<_>>().join(", ");
+        match requested.or(self.server.chain.as_deref()) {
+            Some(name) if self.chains.contains_key(name) => Ok(name.to_string()),
+            Some(name) => Err(format!(
+                "{}: no chain {name:?}; chains: {}",
+                self.file,
+                names()
+            )),
+            None if self.chains.len() == 1 => {
+                Ok(self.chains.keys().next().expect("one chain").clone())
+            }
+            None if self.chains.contains_key("default") => Ok("default".into()),
+            None => Err(format!(
+                "{} has several chains ({}); pick one with --chain or `[server] chain`",
+                self.file,
+                names()
+            )),
+        }
     }
 
     /// The built-in default config: the first-party plugins in the chain

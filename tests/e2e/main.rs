@@ -4,6 +4,7 @@
 mod corpus;
 mod hostile;
 mod loading;
+mod operate;
 mod polyglot;
 mod process;
 mod sentry;

@@ -19,15 +19,22 @@ pub struct Server {
 
 /// Starts `faultline serve` on a free port; `key` is the admin key of the data dir.
 pub fn start(data_dir: &std::path::Path, extra: &[&str], key: Option<&str>) -> Server {
+    let mut args = vec![
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    spawn(&args, key)
+}
+
+/// Starts `faultline serve ARGS`; `key` is the admin key of its data dir
+/// when that already exists.
+pub fn spawn(args: &[&str], key: Option<&str>) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-        ])
-        .args(extra)
+        .arg("serve")
+        .args(args)
         .env("FAULTLINE_CACHE_DIR", repo().join("target/e2e-cache"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -120,8 +127,19 @@ impl Server {
         request(&self.addr, "GET", path, Some(&self.key), "")
     }
 
-    fn post(&self, body: &str) -> (u16, Value) {
+    pub fn post(&self, body: &str) -> (u16, Value) {
         request(&self.addr, "POST", "/api/v1/events", Some(&self.key), body)
+    }
+
+    /// The events counted over all issues.
+    pub fn issue_event_total(&self) -> u64 {
+        let (_, issues) = self.get("/api/v1/issues");
+        issues["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["count"].as_u64().unwrap())
+            .sum()
     }
 
     pub fn terminate(mut self) -> std::process::ExitStatus {
@@ -172,13 +190,7 @@ fn ingest_store_group_and_read_back() {
     // The same events again: acknowledged, but neither stored nor counted twice.
     let (_, again) = server.post(&samples);
     assert_eq!(again["accepted"], 4);
-    let (_, issues) = server.get("/api/v1/issues");
-    let total: u64 = issues["issues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["count"].as_u64().unwrap())
-        .sum();
+    let total = server.issue_event_total();
     assert_eq!(
         total, 5,
         "the event without an id is new each time; the others are duplicates"
@@ -287,13 +299,7 @@ fn sigkill_under_load_loses_no_acknowledged_event() {
         let (status, _) = server.get(&format!("/api/v1/events/{id}"));
         assert_eq!(status, 200, "acknowledged event {id} lost after SIGKILL");
     }
-    let (_, issues) = server.get("/api/v1/issues");
-    let counted: u64 = issues["issues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["count"].as_u64().unwrap())
-        .sum();
+    let counted = server.issue_event_total();
     let (_, all) = server.get("/api/v1/events?limit=1000");
     let mut stored = all["events"].as_array().unwrap().len() as u64;
     let mut cursor = all["next_cursor"].as_str().map(str::to_string);

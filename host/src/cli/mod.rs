@@ -70,6 +70,19 @@ enum Command {
         #[arg(long, default_value = "impact")]
         sort: String,
     },
+    /// Creates an API key and prints it with the `[[keys]]` entry that grants it.
+    #[command(name = "api-key")]
+    ApiKey {
+        /// Who holds the key (shown in the audit log).
+        #[arg(long)]
+        name: String,
+        /// Its roles.
+        #[arg(long = "role", required = true, value_parser = ["ingest", "read", "admin"])]
+        roles: Vec<String>,
+        /// Projects it is limited to (default: all).
+        #[arg(long = "project")]
+        projects: Vec<String>,
+    },
     /// Changes an issue's status.
     Issue {
         #[command(flatten)]
@@ -115,33 +128,34 @@ pub fn load_config(path: Option<&PathBuf>) -> Result<Config, ConfigError> {
     }
 }
 
-/// The chain to run: the one named, else the only one, else `default`;
-/// reports the problem and returns the exit code otherwise.
+/// The chain to run (see [`Config::default_chain`]); reports the problem
+/// and returns the exit code otherwise.
 pub fn pick_chain(config: &Config, name: Option<&str>) -> Result<String, i32> {
-    let names = || config.chains.keys().cloned().collect::<Vec<_>>().join(", ");
-    match name {
-        Some(name) if config.chains.contains_key(name) => Ok(name.to_string()),
-        Some(name) => {
-            eprintln!(
-                "error: {}: no chain {name:?}; chains: {}",
-                config.file,
-                names()
-            );
-            Err(BAD_CONFIG)
-        }
-        None if config.chains.len() == 1 => {
-            Ok(config.chains.keys().next().expect("one chain").clone())
-        }
-        None if config.chains.contains_key("default") => Ok("default".into()),
-        None => {
-            eprintln!(
-                "error: {} has several chains ({}); pick one with --chain",
-                config.file,
-                names()
-            );
-            Err(BAD_CONFIG)
-        }
+    config.default_chain(name).map_err(|e| {
+        eprintln!("error: {e}");
+        BAD_CONFIG
+    })
+}
+
+/// `faultline api-key`: a new key, shown once, and the TOML that grants it.
+fn api_key(name: &str, roles: &[String], projects: &[String]) -> i32 {
+    use faultline::ingest::auth::{Keys, hash};
+    let key = Keys::generate();
+    let list = |items: &[String]| {
+        items
+            .iter()
+            .map(|i| format!("{i:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("API key (shown once; the server keeps only its hash): {key}");
+    println!("\nAdd to the config and reload (SIGHUP or POST /api/v1/admin/reload):\n");
+    println!("[[keys]]\nname = {name:?}\nsha256 = \"{}\"", hash(&key));
+    println!("roles = [{}]", list(roles));
+    if !projects.is_empty() {
+        println!("projects = [{}]", list(projects));
     }
+    OK
 }
 
 fn init_tracing() {
@@ -183,5 +197,10 @@ pub fn main() -> i32 {
             sort,
         } => read::issues(source, status, sort),
         Command::Issue { source, command } => read::issue(source, command),
+        Command::ApiKey {
+            name,
+            roles,
+            projects,
+        } => api_key(&name, &roles, &projects),
     }
 }

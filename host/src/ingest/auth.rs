@@ -27,6 +27,18 @@ pub struct KeyEntry {
     pub sha256: String,
     /// What it may do.
     pub roles: Vec<Role>,
+    /// The projects it may use; `None` means all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projects: Option<Vec<String>>,
+}
+
+impl KeyEntry {
+    /// Whether the key may touch `project`.
+    pub fn may(&self, project: &str) -> bool {
+        self.projects
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|p| p == project))
+    }
 }
 
 /// The keys of a data directory.
@@ -35,7 +47,8 @@ pub struct Keys {
     entries: Vec<KeyEntry>,
 }
 
-fn hash(key: &str) -> String {
+/// Hex SHA-256 of a key's text, as stored and as written in `[[keys]] sha256`.
+pub fn hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
@@ -63,22 +76,40 @@ impl Keys {
                 })?;
             return Ok((Keys { entries }, None));
         }
-        let key = format!(
-            "fl_{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let key = Keys::generate();
         let entries = vec![KeyEntry {
             name: "admin".into(),
             sha256: hash(&key),
             roles: vec![Role::Admin],
+            projects: None,
         }];
         super::write_json_durably(&path, &entries)?;
         Ok((Keys { entries }, Some(key)))
     }
 
-    /// Checks an `Authorization: Bearer KEY` header value for a role; returns the key's name.
-    pub fn check(&self, header: Option<&str>, role: Role) -> Result<&str, Denied> {
+    /// A new random key text.
+    pub fn generate() -> String {
+        format!(
+            "fl_{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        )
+    }
+
+    /// These keys plus the `[[keys]]` of a config.
+    pub fn with_config(&self, keys: &[crate::config::KeyDef]) -> Keys {
+        let mut entries = self.entries.clone();
+        entries.extend(keys.iter().map(|k| KeyEntry {
+            name: k.name.clone(),
+            sha256: k.sha256.clone(),
+            roles: k.roles.clone(),
+            projects: k.projects.clone(),
+        }));
+        Keys { entries }
+    }
+
+    /// Checks an `Authorization: Bearer KEY` header value for a role; returns the key.
+    pub fn check(&self, header: Option<&str>, role: Role) -> Result<&KeyEntry, Denied> {
         let key = header
             .and_then(|h| {
                 h.strip_prefix("Bearer ")
@@ -93,7 +124,7 @@ impl Keys {
             .find(|e| e.sha256 == digest)
             .ok_or(Denied::Unauthenticated)?;
         if entry.roles.contains(&Role::Admin) || entry.roles.contains(&role) {
-            Ok(&entry.name)
+            Ok(entry)
         } else {
             Err(Denied::Forbidden)
         }
@@ -114,14 +145,18 @@ mod tests {
         let stored = std::fs::read_to_string(dir.join("keys.json")).unwrap();
         assert!(!stored.contains(&key), "only the hash is stored");
         assert_eq!(
-            keys.check(Some(&format!("Bearer {key}")), Role::Read),
+            keys.check(Some(&format!("Bearer {key}")), Role::Read)
+                .map(|k| k.name.as_str()),
             Ok("admin")
         );
         assert_eq!(
-            keys.check(Some("Bearer nope"), Role::Read),
-            Err(Denied::Unauthenticated)
+            keys.check(Some("Bearer nope"), Role::Read).err(),
+            Some(Denied::Unauthenticated)
         );
-        assert_eq!(keys.check(None, Role::Read), Err(Denied::Unauthenticated));
+        assert_eq!(
+            keys.check(None, Role::Read).err(),
+            Some(Denied::Unauthenticated)
+        );
         let (again, created) = Keys::load_or_create(&dir).unwrap();
         assert!(created.is_none());
         assert!(
@@ -134,12 +169,15 @@ mod tests {
                 name: "r".into(),
                 sha256: hash("k"),
                 roles: vec![Role::Read],
+                projects: Some(vec!["2".into()]),
             }],
         };
         assert_eq!(
-            reader.check(Some("Bearer k"), Role::Ingest),
-            Err(Denied::Forbidden)
+            reader.check(Some("Bearer k"), Role::Ingest).err(),
+            Some(Denied::Forbidden)
         );
+        let entry = reader.check(Some("Bearer k"), Role::Read).unwrap();
+        assert!(entry.may("2") && !entry.may("1"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -2,7 +2,7 @@
 //! and `/healthz`. Every refusal says what was wrong.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -12,8 +12,8 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{Value as Json, json};
 
-use super::auth::{Denied, Keys, Role};
-use super::{Outcome, ServeError, ServeOptions, Workers};
+use super::auth::{Denied, KeyEntry, Keys, Role};
+use super::{Live, Outcome, ServeError, ServeOptions, Workers};
 use crate::runtime::bindings::faultline::plugin::types::Event;
 use crate::storage::Storage;
 
@@ -21,16 +21,47 @@ use crate::storage::Storage;
 pub struct ServerState {
     /// The store.
     pub storage: Arc<Storage>,
-    /// Projects and their DSN keys.
-    pub projects: Vec<super::projects::Project>,
-    /// API keys.
-    pub keys: Keys,
+    /// Keys and projects; replaced by a reload.
+    pub(super) live: RwLock<Arc<Live>>,
+    /// The data directory's own keys, merged with each config's.
+    pub(super) stored_keys: Keys,
+    /// Held while a reload runs, so two do not interleave.
+    pub(super) reloading: tokio::sync::Mutex<()>,
     /// The worker pool.
     pub workers: Workers,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Options.
     pub options: ServeOptions,
+}
+
+impl ServerState {
+    /// The current keys and projects.
+    pub fn live(&self) -> Arc<Live> {
+        self.live
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(super) fn set_live(&self, live: Live) {
+        *self
+            .live
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(live);
+    }
+
+    /// Appends to the audit log (best effort: a failure is logged).
+    pub(super) fn audit(&self, actor: &str, action: &str, detail: &str) {
+        let entry = crate::storage::Entry::Audit {
+            actor: actor.into(),
+            action: action.into(),
+            detail: detail.into(),
+        };
+        if let Err(e) = self.storage.write_and_wait(entry) {
+            tracing::warn!("could not audit {action}: {e}");
+        }
+    }
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -58,6 +89,30 @@ fn denied(d: Denied, role: Role) -> Reply {
             format!("this API key lacks the {role:?} role").to_lowercase(),
         ),
     }
+}
+
+/// The caller's key if it has `role`, else the refusal to send.
+fn authorize(live: &Live, req: &Request<Incoming>, role: Role) -> Result<KeyEntry, Box<Reply>> {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    live.keys
+        .check(header, role)
+        .cloned()
+        .map_err(|d| Box::new(denied(d, role)))
+}
+
+/// 403 for a key that may not touch `project`.
+fn not_your_project(key: &KeyEntry, project: &str) -> Reply {
+    error(
+        StatusCode::FORBIDDEN,
+        format!(
+            "API key {:?} may not use project {project}; it is limited to {}",
+            key.name,
+            key.projects.as_deref().unwrap_or_default().join(", ")
+        ),
+    )
 }
 
 fn query_param(req: &Request<Incoming>, name: &str) -> Option<String> {
@@ -92,15 +147,28 @@ fn split_events(body: &[u8]) -> Result<Vec<Result<Json, String>>, String> {
 }
 
 async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
-    if let Err(d) = state.keys.check(
-        req.headers()
-            .get(AUTHORIZATION)
-            .and_then(|h| h.to_str().ok()),
-        Role::Ingest,
-    ) {
-        return denied(d, Role::Ingest);
-    }
+    let live = state.live();
+    let key = match authorize(&live, &req, Role::Ingest) {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
     let project = query_param(&req, "project").unwrap_or_else(|| "1".into());
+    if !live.projects.iter().any(|p| p.id == project) {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no project {project:?}; projects: {}",
+                live.projects
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    if !key.may(&project) {
+        return not_your_project(&key, &project);
+    }
     let body = match read_body(req.into_body(), state.options.max_body_bytes).await {
         Ok(b) => b,
         Err((status, message)) => return error(status, message),
@@ -244,7 +312,8 @@ async fn sentry_ingest(
     project_id: &str,
     envelope: bool,
 ) -> Reply {
-    let Some(project) = state.projects.iter().find(|p| p.id == project_id) else {
+    let live = state.live();
+    let Some(project) = live.projects.iter().find(|p| p.id == project_id) else {
         return sentry_error(
             StatusCode::NOT_FOUND,
             format!("no project {project_id}; check the DSN"),
@@ -374,15 +443,11 @@ async fn write_and_wait(
 
 /// `PATCH /api/v1/issues/{id}` with `{"status": "resolved" | "unresolved" | "ignored"}`.
 async fn update_issue(state: &ServerState, req: Request<Incoming>, id: &str) -> Reply {
-    let actor = match state.keys.check(
-        req.headers()
-            .get(AUTHORIZATION)
-            .and_then(|h| h.to_str().ok()),
-        Role::Admin,
-    ) {
-        Ok(name) => name.to_string(),
-        Err(d) => return denied(d, Role::Admin),
+    let key = match authorize(&state.live(), &req, Role::Admin) {
+        Ok(k) => k,
+        Err(r) => return *r,
     };
+    let actor = key.name.clone();
     let body = match read_body(req.into_body(), 64 << 10).await {
         Ok(b) => b,
         Err((status, message)) => return error(status, message),
@@ -406,8 +471,8 @@ async fn update_issue(state: &ServerState, req: Request<Incoming>, id: &str) -> 
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
     };
     match state.storage.issue(id) {
-        Ok(Some(_)) => {}
-        Ok(None) => return error(StatusCode::NOT_FOUND, format!("no issue {id}")),
+        Ok(Some(issue)) if key.may(&issue.project) => {}
+        Ok(_) => return error(StatusCode::NOT_FOUND, format!("no issue {id}")),
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
     let entry = crate::storage::Entry::IssueStatus {
@@ -428,15 +493,34 @@ async fn update_issue(state: &ServerState, req: Request<Incoming>, id: &str) -> 
     }
 }
 
-fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
-    if let Err(d) = state.keys.check(
-        req.headers()
-            .get(AUTHORIZATION)
-            .and_then(|h| h.to_str().ok()),
-        Role::Read,
-    ) {
-        return denied(d, Role::Read);
+/// The `project` a list request reads: as given, or the key's only project;
+/// refused when the key may not read it or must name one of several.
+fn read_scope(key: &KeyEntry, req: &Request<Incoming>) -> Result<Option<String>, Box<Reply>> {
+    match (query_param(req, "project"), key.projects.as_deref()) {
+        (Some(p), _) if key.may(&p) => Ok(Some(p)),
+        (Some(p), _) => Err(Box::new(not_your_project(key, &p))),
+        (None, None) => Ok(None),
+        (None, Some([only])) => Ok(Some(only.clone())),
+        (None, Some(list)) => Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "API key {:?} reads projects {}; name one with ?project=",
+                key.name,
+                list.join(", ")
+            ),
+        ))),
     }
+}
+
+fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
+    let key = match authorize(&state.live(), req, Role::Read) {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
+    let scope = match read_scope(&key, req) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     let storage = &state.storage;
     let internal =
         |e: crate::storage::StorageError| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
@@ -463,7 +547,7 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
                 }
             };
             let mut filter = crate::storage::EventFilter {
-                project: query_param(req, "project"),
+                project: scope,
                 issue: query_param(req, "issue"),
                 level: query_param(req, "level"),
                 category: query_param(req, "category"),
@@ -493,7 +577,12 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
         Some("issues") => {
             let sort = query_param(req, "sort").unwrap_or_else(|| "last_seen".into());
             match storage.list_issues(query_param(req, "status").as_deref(), &sort) {
-                Ok(issues) => reply(StatusCode::OK, json!({ "issues": issues })),
+                Ok(mut issues) => {
+                    if let Some(p) = &scope {
+                        issues.retain(|i| &i.project == p);
+                    }
+                    reply(StatusCode::OK, json!({ "issues": issues }))
+                }
                 Err(e) if e.starts_with("unknown sort") => error(StatusCode::BAD_REQUEST, e),
                 Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
             }
@@ -501,17 +590,19 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
         Some(rest) => {
             if let Some(id) = rest.strip_prefix("events/") {
                 match storage.event(id) {
-                    Ok(Some(doc)) => reply(StatusCode::OK, doc),
-                    Ok(None) => error(StatusCode::NOT_FOUND, format!("no event {id}")),
+                    Ok(Some(doc)) if key.may(doc["project"].as_str().unwrap_or("1")) => {
+                        reply(StatusCode::OK, doc)
+                    }
+                    Ok(_) => error(StatusCode::NOT_FOUND, format!("no event {id}")),
                     Err(e) => internal(e),
                 }
             } else if let Some(id) = rest.strip_prefix("issues/") {
                 match storage.issue(id) {
-                    Ok(Some(issue)) => reply(
+                    Ok(Some(issue)) if key.may(&issue.project) => reply(
                         StatusCode::OK,
                         serde_json::to_value(issue).expect("issue serializes"),
                     ),
-                    Ok(None) => error(StatusCode::NOT_FOUND, format!("no issue {id}")),
+                    Ok(_) => error(StatusCode::NOT_FOUND, format!("no issue {id}")),
                     Err(e) => internal(e),
                 }
             } else {
@@ -545,13 +636,14 @@ async fn route(state: Arc<ServerState>, req: Request<Incoming>) -> Result<Reply,
             let id = p.trim_start_matches("/api/v1/issues/").to_string();
             update_issue(&state, req, &id).await
         }
-        (&Method::GET, "/api/v1/audit") => match state.keys.check(
-            req.headers()
-                .get(AUTHORIZATION)
-                .and_then(|h| h.to_str().ok()),
-            Role::Admin,
-        ) {
-            Err(d) => denied(d, Role::Admin),
+        (&Method::POST, "/api/v1/admin/reload") => {
+            match authorize(&state.live(), &req, Role::Admin) {
+                Err(r) => *r,
+                Ok(key) => reload(state.clone(), format!("key:{}", key.name)).await,
+            }
+        }
+        (&Method::GET, "/api/v1/audit") => match authorize(&state.live(), &req, Role::Admin) {
+            Err(r) => *r,
             Ok(_) => match state.storage.audit() {
                 Ok(entries) => reply(StatusCode::OK, json!({ "audit": entries })),
                 Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -567,6 +659,26 @@ async fn route(state: Arc<ServerState>, req: Request<Incoming>) -> Result<Reply,
     Ok(response)
 }
 
+/// Runs a reload off the async threads; one at a time.
+async fn reload(state: Arc<ServerState>, actor: String) -> Reply {
+    let _one = state.reloading.lock().await;
+    let worker = state.clone();
+    match tokio::task::spawn_blocking(move || super::reload(&worker, &actor)).await {
+        Ok(Ok(done)) => reply(
+            StatusCode::OK,
+            serde_json::to_value(done).expect("serializes"),
+        ),
+        Ok(Err(e)) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("reload refused, the running config stays: {e}"),
+        ),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reload failed: {e}"),
+        ),
+    }
+}
+
 /// Serves until SIGINT or SIGTERM.
 pub async fn run(state: Arc<ServerState>) -> Result<(), ServeError> {
     let addr = state.options.listen;
@@ -580,12 +692,14 @@ pub async fn run(state: Arc<ServerState>) -> Result<(), ServeError> {
         what: "reading the bound address".into(),
         source,
     })?;
+    let live = state.live();
     println!(
-        "faultline listening on http://{local} (chain {:?}, data in {})",
-        state.options.chain,
+        "faultline listening on http://{local} (config {}, chain {:?}, data in {})",
+        live.config_file,
+        live.fallback_chain,
         state.options.data_dir.display()
     );
-    for p in &state.projects {
+    for p in &live.projects {
         println!(
             "project {} ({}): DSN {}",
             p.id,
@@ -598,6 +712,12 @@ pub async fn run(state: Arc<ServerState>) -> Result<(), ServeError> {
             what: "installing the SIGTERM handler".into(),
             source,
         })?;
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).map_err(
+        |source| ServeError::Io {
+            what: "installing the SIGHUP handler".into(),
+            source,
+        },
+    )?;
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
@@ -615,6 +735,18 @@ pub async fn run(state: Arc<ServerState>) -> Result<(), ServeError> {
                         .serve_connection(TokioIo::new(stream), service);
                     if let Err(e) = conn.await {
                         tracing::debug!("connection ended: {e}");
+                    }
+                });
+            }
+            _ = hup.recv() => {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let answer = reload(state, "SIGHUP".into()).await;
+                    if answer.status().is_success() {
+                        println!("faultline reloaded its config (SIGHUP)");
+                    } else {
+                        let body = answer.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        eprintln!("faultline kept its config: {}", String::from_utf8_lossy(&body));
                     }
                 });
             }

@@ -4,17 +4,19 @@
 pub mod auth;
 mod http;
 pub mod projects;
+pub mod routing;
 pub mod sentry;
 mod workers;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 pub use http::ServerState;
-pub use workers::{Outcome, Workers};
+pub use workers::{Generation, Outcome, Workers};
 
 use crate::Pipeline;
+use crate::config::Config;
 use crate::storage::Storage;
 
 /// How the server runs.
@@ -24,10 +26,11 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Data directory.
     pub data_dir: PathBuf,
-    /// Chain that ingested events run through.
-    pub chain: String,
-    /// The config file (or `<built-in default>`), for the audit log.
-    pub config_file: String,
+    /// `--chain`: the chain for events nothing routes elsewhere (overrides
+    /// `[server] chain`, here and after a reload).
+    pub chain: Option<String>,
+    /// The config file a reload rereads; `None` runs the built-in default.
+    pub config_path: Option<PathBuf>,
     /// Worker threads running the chain.
     pub workers: usize,
     /// Events that may wait for a worker; beyond, ingest answers 429.
@@ -67,6 +70,9 @@ pub enum ServeError {
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
+    /// The config cannot be served.
+    #[error("{0}")]
+    Config(String),
     /// A socket or file operation failed.
     #[error("{what}: {source}")]
     Io {
@@ -75,6 +81,134 @@ pub enum ServeError {
         /// The error.
         source: std::io::Error,
     },
+}
+
+/// What a reload replaces on the HTTP side: keys, projects and the name of
+/// the config they came from.
+pub struct Live {
+    /// The data directory's keys plus the config's `[[keys]]`.
+    pub keys: auth::Keys,
+    /// Projects and their DSN keys.
+    pub projects: Vec<projects::Project>,
+    /// Where the config came from.
+    pub config_file: String,
+    /// The chain events fall back to.
+    pub fallback_chain: String,
+}
+
+/// Builds what a config describes for a server: the HTTP side and the
+/// workers' generation.
+fn assemble(
+    config: &Config,
+    pipeline: Pipeline,
+    options: &ServeOptions,
+    stored_keys: &auth::Keys,
+) -> Result<(Live, Generation), String> {
+    let fallback = config.default_chain(options.chain.as_deref())?;
+    let projects = projects::load_or_create(&options.data_dir, &config.projects)
+        .map_err(|e| format!("projects in {}: {e}", options.data_dir.display()))?;
+    let live = Live {
+        keys: stored_keys.with_config(&config.keys),
+        projects,
+        config_file: config.file.clone(),
+        fallback_chain: fallback.clone(),
+    };
+    let router = routing::Router::new(config, fallback);
+    Ok((
+        live,
+        Generation {
+            pipeline: std::sync::Mutex::new(pipeline),
+            router,
+        },
+    ))
+}
+
+/// What a successful reload changed.
+#[derive(Debug, serde::Serialize)]
+pub struct Reloaded {
+    /// The config file.
+    pub config: String,
+    /// Chains now loaded.
+    pub chains: Vec<String>,
+    /// The fallback chain.
+    pub fallback_chain: String,
+    /// `[server]` settings that differ from the running ones and need a restart.
+    pub restart_needed: Vec<String>,
+}
+
+/// Rereads the config, builds everything it describes, and swaps it in;
+/// on any error the running config stays and the error says why.
+pub fn reload(state: &ServerState, actor: &str) -> Result<Reloaded, String> {
+    let options = &state.options;
+    let Some(path) = &options.config_path else {
+        return Err(
+            "this server runs the built-in default config; start it with --config FILE to reload"
+                .into(),
+        );
+    };
+    let outcome = Config::load(path)
+        .map_err(|e| e.to_string())
+        .and_then(|config| {
+            let pipeline = Pipeline::build(&config).map_err(|e| e.to_string())?;
+            let (live, generation) = assemble(&config, pipeline, options, &state.stored_keys)?;
+            Ok((config, live, generation))
+        });
+    let (config, live, generation) = match outcome {
+        Ok(built) => built,
+        Err(e) => {
+            state.audit(actor, "config.reload_failed", &e);
+            return Err(e);
+        }
+    };
+    let s = &config.server;
+    let mut restart_needed = Vec::new();
+    let mut differs = |name: &str, changed: bool| {
+        if changed {
+            restart_needed.push(format!("server.{name}"));
+        }
+    };
+    differs("listen", s.listen.is_some_and(|l| l != options.listen));
+    differs(
+        "data_dir",
+        s.data_dir.as_ref().is_some_and(|d| *d != options.data_dir),
+    );
+    differs("workers", s.workers.is_some_and(|w| w != options.workers));
+    differs("queue", s.queue.is_some_and(|q| q != options.queue));
+    differs(
+        "max_body_kb",
+        s.max_body_bytes
+            .is_some_and(|b| b != options.max_body_bytes),
+    );
+    differs(
+        "max_event_kb",
+        s.max_event_bytes
+            .is_some_and(|b| b != options.max_event_bytes),
+    );
+    differs(
+        "retention_days",
+        s.retention_days
+            .is_some_and(|d| d != options.retention_days),
+    );
+    let reloaded = Reloaded {
+        config: config.file.clone(),
+        chains: config.chains.keys().cloned().collect(),
+        fallback_chain: live.fallback_chain.clone(),
+        restart_needed,
+    };
+    state.workers.swap(generation);
+    state.set_live(live);
+    state.audit(
+        actor,
+        "config.reload",
+        &format!(
+            "{}; chains {}; fallback {:?}",
+            reloaded.config,
+            reloaded.chains.join(", "),
+            reloaded.fallback_chain
+        ),
+    );
+    tracing::info!(config = %reloaded.config, "config reloaded");
+    Ok(reloaded)
 }
 
 /// Writes `value` as JSON to `path` atomically (temporary file, fsync, rename).
@@ -96,7 +230,7 @@ fn write_json_durably(
 }
 
 /// Runs the server until SIGINT or SIGTERM, then drains the queue and stops.
-pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError> {
+pub fn serve(config: &Config, pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError> {
     let metrics = Arc::new(crate::metrics::Metrics::default());
     let storage = Arc::new(Storage::open(
         &options.data_dir,
@@ -111,19 +245,15 @@ pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError
     if let Some(key) = new_key {
         println!("created admin API key (shown once; only its hash is stored): {key}");
     }
-    let projects =
-        projects::load_or_create(&options.data_dir).map_err(|source| ServeError::Io {
-            what: format!("reading projects in {}", options.data_dir.display()),
-            source,
-        })?;
-    let chain = pipeline
-        .chains
-        .get(&options.chain)
-        .expect("chain checked by the caller");
+    let (live, generation) =
+        assemble(config, pipeline, &options, &keys).map_err(ServeError::Config)?;
     let loaded = crate::storage::Entry::Audit {
         actor: "faultline".into(),
         action: "config.load".into(),
-        detail: format!("{}; chain {:?}", options.config_file, options.chain),
+        detail: format!(
+            "{}; fallback chain {:?}",
+            live.config_file, live.fallback_chain
+        ),
     };
     if let Err(e) = storage.write_and_wait(loaded) {
         tracing::warn!("could not audit the config load: {e}");
@@ -141,7 +271,7 @@ pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError
             })?
     };
     let workers = Workers::start(
-        chain,
+        generation,
         options.workers,
         options.queue,
         storage.clone(),
@@ -158,8 +288,9 @@ pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError
         })?;
     let state = Arc::new(ServerState {
         storage: storage.clone(),
-        projects,
-        keys,
+        live: RwLock::new(Arc::new(live)),
+        stored_keys: keys,
+        reloading: tokio::sync::Mutex::new(()),
         workers,
         metrics,
         options: options.clone(),
@@ -172,7 +303,6 @@ pub fn serve(pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError
     drop(stop_sweep);
     let _ = sweeper.join();
     storage.close()?;
-    drop(pipeline);
     println!("faultline stopped");
     result
 }

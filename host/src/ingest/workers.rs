@@ -1,12 +1,19 @@
-//! The worker pool: each thread owns its own instances of the chain's
-//! plugins and turns queued events into durable stored documents.
+//! The worker pool: each thread owns its own instances of the chains'
+//! plugins and turns queued events into durable stored documents. A reload
+//! publishes a new [`Generation`]; each worker picks it up before its next
+//! event, so every queued event is processed exactly once, by the old
+//! chains or the new ones.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use tokio::sync::oneshot;
 
+use super::routing::Router;
+use crate::Pipeline;
 use crate::chain::{Chain, Disposition, StageRecord, output};
 use crate::metrics::Metrics;
 use crate::runtime::bindings::faultline::plugin::types::Event;
@@ -36,10 +43,26 @@ struct Job {
     reply: oneshot::Sender<Outcome>,
 }
 
+/// The chains of one loaded config and the rules that pick between them.
+pub struct Generation {
+    /// Plugins and chains; locked only while a worker forks a chain (its
+    /// instances are not `Sync`).
+    pub pipeline: Mutex<Pipeline>,
+    /// Which chain an event takes.
+    pub router: Router,
+}
+
+/// The generation workers should use, and a counter bumped on every swap.
+struct Current {
+    serial: AtomicU64,
+    generation: Mutex<Arc<Generation>>,
+}
+
 /// The pool.
 pub struct Workers {
     jobs: Option<Sender<Job>>,
     threads: Vec<JoinHandle<()>>,
+    current: Arc<Current>,
 }
 
 fn store(
@@ -84,10 +107,54 @@ fn record_stages(metrics: &Metrics, chain: &str, provenance: &[StageRecord]) {
     }
 }
 
-fn work(mut chain: Chain, jobs: Receiver<Job>, storage: Arc<Storage>, metrics: Arc<Metrics>) {
+/// One worker's view of the current generation, with its own chain instances.
+struct Local {
+    serial: u64,
+    generation: Arc<Generation>,
+    chains: BTreeMap<String, Chain>,
+}
+
+impl Local {
+    fn load(current: &Current) -> Local {
+        let serial = current.serial.load(Ordering::Acquire);
+        let generation = current
+            .generation
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        Local {
+            serial,
+            generation,
+            chains: BTreeMap::new(),
+        }
+    }
+
+    /// This worker's instance of the chain for an event, forked on first use.
+    fn chain(&mut self, project: &str, event: &Event) -> &mut Chain {
+        let name = self.generation.router.chain_for(project, event);
+        if !self.chains.contains_key(name) {
+            let chain = self
+                .generation
+                .pipeline
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .chains[name]
+                .fork();
+            self.chains.insert(name.to_string(), chain);
+        }
+        self.chains.get_mut(name).expect("inserted above")
+    }
+}
+
+fn work(current: Arc<Current>, jobs: Receiver<Job>, storage: Arc<Storage>, metrics: Arc<Metrics>) {
+    let mut local = Local::load(&current);
     for job in jobs {
+        if current.serial.load(Ordering::Acquire) != local.serial {
+            local = Local::load(&current);
+        }
         let id = job.event.event_id.clone();
         let project = job.project;
+        let chain = local.chain(&project, &job.event);
         match chain.run(job.event) {
             Disposition::Processed(p) => {
                 record_stages(&metrics, chain.name(), &p.provenance);
@@ -128,31 +195,48 @@ fn work(mut chain: Chain, jobs: Receiver<Job>, storage: Arc<Storage>, metrics: A
 }
 
 impl Workers {
-    /// Starts `threads` workers, each with its own instances of `chain`.
+    /// Starts `threads` workers running the chains of `generation`.
     pub fn start(
-        chain: &Chain,
+        generation: Generation,
         threads: usize,
         queue: usize,
         storage: Arc<Storage>,
         metrics: Arc<Metrics>,
     ) -> Workers {
         let (tx, rx) = bounded(queue);
+        let current = Arc::new(Current {
+            serial: AtomicU64::new(0),
+            generation: Mutex::new(Arc::new(generation)),
+        });
         let threads = (0..threads.max(1))
             .map(|i| {
-                let chain = chain.fork();
+                let current = current.clone();
                 let rx = rx.clone();
                 let storage = storage.clone();
                 let metrics = metrics.clone();
                 std::thread::Builder::new()
                     .name(format!("faultline-worker-{i}"))
-                    .spawn(move || work(chain, rx, storage, metrics))
+                    .spawn(move || work(current, rx, storage, metrics))
                     .expect("spawning a worker thread")
             })
             .collect();
         Workers {
             jobs: Some(tx),
             threads,
+            current,
         }
+    }
+
+    /// Makes `generation` the one every worker uses from its next event on;
+    /// the old one is dropped when the last worker lets go of it.
+    pub fn swap(&self, generation: Generation) {
+        let mut slot = self
+            .current
+            .generation
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Arc::new(generation);
+        self.current.serial.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Free places in the queue.
