@@ -164,6 +164,24 @@ chain = "full"
         "/api/v1/events/b0000000000000000000000000000001",
     );
     assert_eq!(status, 404, "another project's event is not shown");
+    let (status, stats) = get_as(&server, &read_key, "/api/v1/stats?by=level");
+    assert_eq!(status, 200, "{stats}");
+    let buckets = stats["buckets"].as_array().unwrap();
+    let counted: u64 = buckets.iter().map(|b| b["total"].as_u64().unwrap()).sum();
+    let errors: u64 = buckets
+        .iter()
+        .filter_map(|b| b["counts"]["error"].as_u64())
+        .sum();
+    assert_eq!((counted, errors), (2, 2), "project 2 only: {stats}");
+    let (_, all) = server.get("/api/v1/stats?by=category");
+    let counted: u64 = all["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["total"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 4, "{all}");
+    assert_eq!(server.get("/api/v1/stats?by=team").0, 400);
     let (_, issues) = get_as(&server, &read_key, "/api/v1/issues");
     assert!(
         issues["issues"]

@@ -493,6 +493,59 @@ async fn update_issue(state: &ServerState, req: Request<Incoming>, id: &str) -> 
     }
 }
 
+/// A time query parameter: RFC 3339 or seconds since the epoch.
+fn time_param(req: &Request<Incoming>, name: &str) -> Result<Option<f64>, String> {
+    match query_param(req, name) {
+        None => Ok(None),
+        Some(v) => crate::event::parse_time(&v)
+            .map(Some)
+            .ok_or_else(|| format!("{name}={v:?} is not RFC 3339 or seconds since the epoch")),
+    }
+}
+
+/// Longest range `/api/v1/stats` answers in one request.
+const MAX_STATS_RANGE_SECS: f64 = 31.0 * 86_400.0;
+
+/// `GET /api/v1/stats?since=&until=&by=service|category|level&project=`:
+/// per-minute counts, the last hour by default.
+fn stats(storage: &Storage, req: &Request<Incoming>, project: Option<&str>) -> Reply {
+    let by = match crate::storage::StatsBy::parse(
+        query_param(req, "by").as_deref().unwrap_or("total"),
+    ) {
+        Ok(by) => by,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let (until, since) = match (time_param(req, "until"), time_param(req, "since")) {
+        (Ok(u), Ok(s)) => {
+            let until = u.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64())
+            });
+            (until, s.unwrap_or(until - 3600.0))
+        }
+        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    if since > until || until - since > MAX_STATS_RANGE_SECS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "since must be before until, at most 31 days apart",
+        );
+    }
+    match storage.stats(since, until, by, project) {
+        Ok(buckets) => reply(
+            StatusCode::OK,
+            json!({
+                "since": crate::event::format_timestamp(since),
+                "until": crate::event::format_timestamp(until),
+                "by": query_param(req, "by").unwrap_or_else(|| "total".into()),
+                "buckets": buckets,
+            }),
+        ),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 /// The `project` a list request reads: as given, or the key's only project;
 /// refused when the key may not read it or must name one of several.
 fn read_scope(key: &KeyEntry, req: &Request<Incoming>) -> Result<Option<String>, Box<Reply>> {
@@ -554,16 +607,9 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
                 ..Default::default()
             };
             for (name, slot) in [("since", &mut filter.since), ("until", &mut filter.until)] {
-                if let Some(v) = query_param(req, name) {
-                    match crate::event::parse_time(&v) {
-                        Some(t) => *slot = Some(t),
-                        None => {
-                            return error(
-                                StatusCode::BAD_REQUEST,
-                                format!("{name}={v:?} is not RFC 3339 or seconds since the epoch"),
-                            );
-                        }
-                    }
+                match time_param(req, name) {
+                    Ok(t) => *slot = t,
+                    Err(e) => return error(StatusCode::BAD_REQUEST, e),
                 }
             }
             match storage.events(limit, cursor.as_deref(), &filter) {
@@ -574,6 +620,7 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
                 Err(e) => internal(e),
             }
         }
+        Some("stats") => stats(storage, req, scope.as_deref()),
         Some("issues") => {
             let sort = query_param(req, "sort").unwrap_or_else(|| "last_seen".into());
             match storage.list_issues(query_param(req, "status").as_deref(), &sort) {

@@ -3,6 +3,7 @@
 //! front so that an acknowledged write is durable (group commit: one
 //! `fdatasync` per batch, not per event).
 
+mod counters;
 mod issues;
 mod wal;
 
@@ -14,13 +15,16 @@ use std::thread::JoinHandle;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+pub use counters::{Bucket, StatsBy};
 pub use issues::{Issue, fingerprint_of};
 
 use crate::metrics::Metrics;
 use wal::Wal;
 
 /// The schema version of the sled trees; bumped by migrations.
-pub const SCHEMA_VERSION: u64 = 1;
+/// 2: per-minute counters (built from the stored events when a version 1
+/// directory is opened).
+pub const SCHEMA_VERSION: u64 = 2;
 /// Log size at which sled is flushed, fsynced and the log emptied.
 const CHECKPOINT_BYTES: u64 = 16 << 20;
 /// Most writes committed with one `fdatasync`.
@@ -196,6 +200,7 @@ struct Trees {
     issue_users: sled::Tree,
     dead: sled::Tree,
     audit: sled::Tree,
+    counters: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -229,6 +234,7 @@ impl Trees {
             issue_users: tree("issue_users")?,
             dead: tree("dead_letter")?,
             audit: tree("audit")?,
+            counters: tree("counters")?,
             meta: tree("meta")?,
             db,
         })
@@ -263,97 +269,101 @@ impl Trees {
             &self.issue_users,
             &self.dead,
             &self.audit,
+            &self.counters,
             &self.meta,
         )
-            .transaction(|(events, by_time, issues, users, dead, audit, meta)| {
-                let mut outcomes = Vec::with_capacity(items.len());
-                for (i, (entry, doc_bytes)) in items.iter().enumerate() {
-                    let seq = first_seq + i as u64;
-                    let outcome = match entry {
-                        Entry::Event { project, doc } => {
-                            let id = doc["event_id"].as_str().unwrap_or_default();
-                            if events.get(id)?.is_some() {
-                                outcomes.push(Ok(Applied::Duplicate));
-                                continue;
-                            }
-                            let bytes = match doc_bytes {
-                                Some(b) => b.to_vec(),
-                                None => serde_json::to_vec(doc).map_err(abort)?,
-                            };
-                            events.insert(id, bytes)?;
-                            let mut key = issues::timestamp_micros(doc).to_be_bytes().to_vec();
-                            key.extend_from_slice(id.as_bytes());
-                            by_time.insert(key, id.as_bytes())?;
-                            let (fingerprint, issue_id) = fingerprint_of(project, doc);
-                            let mut issue: Issue = match issues.get(&issue_id)? {
-                                Some(v) => serde_json::from_slice(&v).map_err(abort)?,
-                                None => Issue::new(&issue_id, project, fingerprint, doc),
-                            };
-                            let new_user = match issues::user_key(doc) {
-                                Some(user) => {
-                                    let mut k = issue_id.as_bytes().to_vec();
-                                    k.push(0);
-                                    k.extend_from_slice(user.as_bytes());
-                                    users.insert(k, &[])?.is_none()
+            .transaction(
+                |(events, by_time, issues, users, dead, audit, counters, meta)| {
+                    let mut outcomes = Vec::with_capacity(items.len());
+                    for (i, (entry, doc_bytes)) in items.iter().enumerate() {
+                        let seq = first_seq + i as u64;
+                        let outcome = match entry {
+                            Entry::Event { project, doc } => {
+                                let id = doc["event_id"].as_str().unwrap_or_default();
+                                if events.get(id)?.is_some() {
+                                    outcomes.push(Ok(Applied::Duplicate));
+                                    continue;
                                 }
-                                None => false,
-                            };
-                            issue.record(doc, new_user);
-                            issues.insert(
-                                issue_id.as_bytes(),
-                                serde_json::to_vec(&issue).map_err(abort)?,
-                            )?;
-                            Ok(Applied::Stored { issue: issue_id })
-                        }
-                        Entry::IssueStatus {
-                            issue,
-                            status,
-                            actor,
-                        } => match issues.get(issue.as_bytes())? {
-                            None => Err(format!("no issue {issue}")),
-                            Some(bytes) => {
-                                let mut current: Issue =
-                                    serde_json::from_slice(&bytes).map_err(abort)?;
-                                let detail = format!("{} -> {status}", current.status);
-                                current.status = status.clone();
+                                let bytes = match doc_bytes {
+                                    Some(b) => b.to_vec(),
+                                    None => serde_json::to_vec(doc).map_err(abort)?,
+                                };
+                                events.insert(id, bytes)?;
+                                let mut key = issues::timestamp_micros(doc).to_be_bytes().to_vec();
+                                key.extend_from_slice(id.as_bytes());
+                                by_time.insert(key, id.as_bytes())?;
+                                let (fingerprint, issue_id) = fingerprint_of(project, doc);
+                                let mut issue: Issue = match issues.get(&issue_id)? {
+                                    Some(v) => serde_json::from_slice(&v).map_err(abort)?,
+                                    None => Issue::new(&issue_id, project, fingerprint, doc),
+                                };
+                                let new_user = match issues::user_key(doc) {
+                                    Some(user) => {
+                                        let mut k = issue_id.as_bytes().to_vec();
+                                        k.push(0);
+                                        k.extend_from_slice(user.as_bytes());
+                                        users.insert(k, &[])?.is_none()
+                                    }
+                                    None => false,
+                                };
+                                issue.record(doc, new_user);
+                                counters::bump(counters, project, doc)?;
                                 issues.insert(
-                                    issue.as_bytes(),
-                                    serde_json::to_vec(&current).map_err(abort)?,
+                                    issue_id.as_bytes(),
+                                    serde_json::to_vec(&issue).map_err(abort)?,
                                 )?;
+                                Ok(Applied::Stored { issue: issue_id })
+                            }
+                            Entry::IssueStatus {
+                                issue,
+                                status,
+                                actor,
+                            } => match issues.get(issue.as_bytes())? {
+                                None => Err(format!("no issue {issue}")),
+                                Some(bytes) => {
+                                    let mut current: Issue =
+                                        serde_json::from_slice(&bytes).map_err(abort)?;
+                                    let detail = format!("{} -> {status}", current.status);
+                                    current.status = status.clone();
+                                    issues.insert(
+                                        issue.as_bytes(),
+                                        serde_json::to_vec(&current).map_err(abort)?,
+                                    )?;
+                                    audit.insert(
+                                        &seq.to_be_bytes(),
+                                        audit_record(seq, actor, "issue.status", issue, &detail),
+                                    )?;
+                                    Ok(Applied::Updated)
+                                }
+                            },
+                            Entry::Audit {
+                                actor,
+                                action,
+                                detail,
+                            } => {
                                 audit.insert(
                                     &seq.to_be_bytes(),
-                                    audit_record(seq, actor, "issue.status", issue, &detail),
+                                    audit_record(seq, actor, action, "", detail),
                                 )?;
                                 Ok(Applied::Updated)
                             }
-                        },
-                        Entry::Audit {
-                            actor,
-                            action,
-                            detail,
-                        } => {
-                            audit.insert(
-                                &seq.to_be_bytes(),
-                                audit_record(seq, actor, action, "", detail),
-                            )?;
-                            Ok(Applied::Updated)
-                        }
-                        Entry::DeadLetterCleared { event_id } => {
-                            dead.remove(event_id.as_bytes())?;
-                            Ok(Applied::Updated)
-                        }
-                        Entry::DeadLetter { event, .. } => {
-                            let id = event["event_id"].as_str().unwrap_or_default();
-                            dead.insert(id, serde_json::to_vec(entry).map_err(abort)?)?;
-                            Ok(Applied::DeadLettered)
-                        }
-                    };
-                    outcomes.push(outcome);
-                }
-                let last = first_seq + items.len() as u64 - 1;
-                meta.insert("applied_seq", &last.to_be_bytes())?;
-                Ok(outcomes)
-            });
+                            Entry::DeadLetterCleared { event_id } => {
+                                dead.remove(event_id.as_bytes())?;
+                                Ok(Applied::Updated)
+                            }
+                            Entry::DeadLetter { event, .. } => {
+                                let id = event["event_id"].as_str().unwrap_or_default();
+                                dead.insert(id, serde_json::to_vec(entry).map_err(abort)?)?;
+                                Ok(Applied::DeadLettered)
+                            }
+                        };
+                        outcomes.push(outcome);
+                    }
+                    let last = first_seq + items.len() as u64 - 1;
+                    meta.insert("applied_seq", &last.to_be_bytes())?;
+                    Ok(outcomes)
+                },
+            );
         result.map_err(|e| match e {
             sled::transaction::TransactionError::Abort(m) => StorageError::Sled(m),
             sled::transaction::TransactionError::Storage(e) => sled_err(e),
@@ -464,23 +474,27 @@ impl Storage {
     pub fn open(dir: &Path, queue: usize, metrics: Arc<Metrics>) -> Result<Storage, StorageError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let trees = Trees::open(dir)?;
-        match trees.meta.get("schema_version").map_err(sled_err)? {
-            Some(v) => {
-                let found = u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]));
-                if found > SCHEMA_VERSION {
-                    return Err(StorageError::Schema {
-                        path: dir.display().to_string(),
-                        found,
-                    });
-                }
-            }
-            None => {
-                trees
-                    .meta
-                    .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())
-                    .map_err(sled_err)?;
-            }
+        let found = match trees.meta.get("schema_version").map_err(sled_err)? {
+            Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
+            None if trees.events.is_empty() => SCHEMA_VERSION,
+            None => 1,
+        };
+        if found > SCHEMA_VERSION {
+            return Err(StorageError::Schema {
+                path: dir.display().to_string(),
+                found,
+            });
         }
+        if found < 2 {
+            // Idempotent: the counters are cleared and rebuilt, and the
+            // version only moves once they are complete.
+            let n = counters::rebuild(&trees.counters, &trees.events).map_err(sled_err)?;
+            tracing::info!(events = n, "schema 1 -> 2: per-minute counters rebuilt");
+        }
+        trees
+            .meta
+            .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())
+            .map_err(sled_err)?;
         let wal_path = dir.join("wal");
         let (wal, records) = Wal::open(&wal_path).map_err(io_err(&wal_path))?;
         let applied = trees.applied_seq()?;
@@ -584,6 +598,18 @@ impl Storage {
         }
         let next = if out.len() == limit { last } else { None };
         Ok((out, next))
+    }
+
+    /// Per-minute counts from `since` to `until` (seconds since the epoch),
+    /// broken down `by`, for one project or all; minutes without events are left out.
+    pub fn stats(
+        &self,
+        since: f64,
+        until: f64,
+        by: StatsBy,
+        project: Option<&str>,
+    ) -> Result<Vec<Bucket>, StorageError> {
+        counters::read(&self.trees.counters, since, until, by, project).map_err(sled_err)
     }
 
     /// Every issue.
