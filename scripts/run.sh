@@ -18,7 +18,7 @@ cat "$LOG"
 KEY="$(grep -o 'fl_[0-9a-f]*' "$LOG")"
 echo
 echo "== POST examples/events.ndjson to http://$ADDR/api/v1/events"
-curl -sS -X POST -H "Authorization: Bearer $KEY" --data-binary @examples/events.ndjson "http://$ADDR/api/v1/events"
+curl -sS -X POST -H "Authorization: Bearer $KEY" -H "Content-Type: application/x-ndjson" --data-binary @examples/events.ndjson "http://$ADDR/api/v1/events"
 echo
 echo
 echo "== GET /api/v1/issues?sort=impact"

@@ -111,6 +111,48 @@ fn store_and_envelope_endpoints_check_keys_encodings_and_input() {
     );
     assert_eq!(status, 200, "{body}");
 
+    let mut br = Vec::new();
+    brotli::BrotliCompress(
+        &mut &br#"{"event_id":"cccccccccccccccccccccccccccccccc","message":"brotli"}"#[..],
+        &mut br,
+        &brotli::enc::BrotliEncoderParams::default(),
+    )
+    .unwrap();
+    let (status, _, body) = raw_request(
+        &server.addr,
+        "POST",
+        &format!("/api/1/store/?sentry_key={key}"),
+        // Browser SDKs send text/plain to avoid a CORS preflight: accepted.
+        &[("Content-Encoding", "br"), ("Content-Type", "text/plain")],
+        &br,
+    );
+    assert_eq!(
+        (status, body["id"].as_str()),
+        (200, Some("cccccccccccccccccccccccccccccccc")),
+        "{body}"
+    );
+    let (status, headers, _) = raw_request(
+        &server.addr,
+        "POST",
+        &format!("/api/1/store/?sentry_key={key}"),
+        &[("Content-Encoding", "zstd")],
+        b"whatever",
+    );
+    assert_eq!(status, 400);
+    assert!(headers.contains("gzip, deflate, br or none"), "{headers}");
+    let (status, headers, _) = raw_request(
+        &server.addr,
+        "POST",
+        &format!("/api/1/store/?sentry_key={key}"),
+        &[],
+        b"{\"message\": \"bad \xff\xfe bytes\"}",
+    );
+    assert_eq!(status, 400);
+    assert!(
+        headers.contains("x-sentry-error: invalid json"),
+        "{headers}"
+    );
+
     let envelope = format!(
         "{{\"event_id\":\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\",\"dsn\":\"{}\"}}\n{{\"type\":\"session\"}}\n{{}}\n{{\"type\":\"event\"}}\n{{\"message\":\"from envelope\"}}\n",
         server.dsn

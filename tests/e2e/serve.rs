@@ -646,3 +646,83 @@ fn dead_letters_are_kept_listed_and_replayed() {
     assert_eq!(event["message"], "event-id");
     assert!(server.terminate().success());
 }
+
+#[test]
+fn bad_http_input_is_refused_alone_with_a_reason() {
+    let dir = temp_dir("serve-bad-input");
+    let server = start(&dir, &[], None);
+    let auth = format!("Bearer {}", server.key);
+    let post = |content_type: &str, body: &[u8]| {
+        let mut headers = vec![("Authorization", auth.as_str())];
+        if !content_type.is_empty() {
+            headers.push(("Content-Type", content_type));
+        }
+        raw_request(&server.addr, "POST", "/api/v1/events", &headers, body)
+    };
+    let (status, _, body) = post("application/xml", b"<event/>");
+    assert_eq!(status, 415);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("application/x-ndjson"),
+        "{body}"
+    );
+    let (status, _, body) = post("application/x-www-form-urlencoded", b"message=x");
+    assert_eq!(status, 415, "{body}");
+    let (status, _, body) = post(
+        "application/json; charset=utf-8",
+        br#"{"message": "typed"}"#,
+    );
+    assert_eq!((status, &body["accepted"]), (200, &json!(1)), "{body}");
+    let (status, _, body) = post("", br#"{"message": "untyped"}"#);
+    assert_eq!((status, &body["accepted"]), (200, &json!(1)), "{body}");
+
+    // A line that is not UTF-8 fails alone; the lines around it are kept.
+    let (status, _, body) = post(
+        "application/x-ndjson",
+        b"{\"message\": \"before\"}\n{\"message\": \"\xff\xfe\"}\n{\"message\": \"after\"}\n",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 2);
+    assert_eq!(body["errors"][0]["index"], 1);
+    assert!(
+        body["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not UTF-8"),
+        "{body}"
+    );
+
+    // Truncated and malformed bodies, unknown fields, absurd timestamps.
+    let (status, _, body) = post("application/json", b"[{\"message\": \"cut\"");
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON array"),
+        "{body}"
+    );
+    let (status, _, body) = post(
+        "application/json",
+        br#"[{"message": "odd field", "no_such_field": {"x": 1}}, {"message": "far future", "timestamp": 99999999999999}, {"message": "bad time", "timestamp": "next tuesday"}]"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["accepted"], 2,
+        "unknown fields travel as attributes; future times clamp"
+    );
+    assert_eq!(body["errors"][0]["index"], 2);
+    let ids: Vec<&str> = body["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let (_, odd) = server.get(&format!("/api/v1/events/{}", ids[0]));
+    assert_eq!(odd["no_such_field"]["x"], 1, "{odd}");
+    let (_, future) = server.get(&format!("/api/v1/events/{}", ids[1]));
+    assert!(future["timestamp"].as_str().unwrap() < "2100", "{future}");
+    assert_eq!(server.get("/healthz").0, 200, "the server is still up");
+}

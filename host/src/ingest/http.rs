@@ -121,29 +121,43 @@ fn query_param(req: &Request<Incoming>, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Splits a body into events: one JSON object, a JSON array, or NDJSON.
+/// Content types `POST /api/v1/events` takes (a missing one is accepted too).
+const EVENT_TYPES: &[&str] = &[
+    "application/json",
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonl",
+    "application/x-jsonlines",
+];
+
+/// Splits a body into events: one JSON object, a JSON array, or NDJSON, in
+/// which a line that is not UTF-8 or not JSON fails alone.
 fn split_events(body: &[u8]) -> Result<Vec<Result<Json, String>>, String> {
-    let text = std::str::from_utf8(body).map_err(|e| format!("the body is not UTF-8: {e}"))?;
-    let trimmed = text.trim_start();
-    if trimmed.is_empty() {
-        return Err(
-            "the body is empty; send a JSON event, a JSON array of events, or NDJSON".into(),
-        );
-    }
-    if trimmed.starts_with('[') {
-        return match serde_json::from_str::<Vec<Json>>(text) {
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    match start.map(|i| body[i]) {
+        None => {
+            Err("the body is empty; send a JSON event, a JSON array of events, or NDJSON".into())
+        }
+        Some(b'[') => match serde_json::from_slice::<Vec<Json>>(body) {
             Ok(items) => Ok(items.into_iter().map(Ok).collect()),
             Err(e) => Err(format!("invalid JSON array: {e}")),
-        };
+        },
+        Some(_) => {
+            if let Ok(one) = serde_json::from_slice::<Json>(body) {
+                return Ok(vec![Ok(one)]);
+            }
+            Ok(body
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.trim_ascii().is_empty())
+                .map(|line| match std::str::from_utf8(line) {
+                    Err(e) => Err(format!("the line is not UTF-8: {e}")),
+                    Ok(text) => {
+                        serde_json::from_str::<Json>(text).map_err(|e| format!("invalid JSON: {e}"))
+                    }
+                })
+                .collect())
+        }
     }
-    if let Ok(one) = serde_json::from_str::<Json>(text) {
-        return Ok(vec![Ok(one)]);
-    }
-    Ok(text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str::<Json>(l).map_err(|e| format!("invalid JSON: {e}")))
-        .collect())
 }
 
 async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
@@ -168,6 +182,26 @@ async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
     }
     if !key.may(&project) {
         return not_your_project(&key, &project);
+    }
+    if let Some(kind) = req.headers().get(CONTENT_TYPE) {
+        let mime = kind
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if !EVENT_TYPES.contains(&mime.as_str()) {
+            return error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "Content-Type {:?} is not accepted here; send {}",
+                    kind.to_str().unwrap_or("(not text)"),
+                    EVENT_TYPES.join(", ")
+                ),
+            );
+        }
     }
     let body = match read_body(req.into_body(), state.options.max_body_bytes).await {
         Ok(b) => b,

@@ -46,9 +46,12 @@ pub fn decode(encoding: Option<&str>, body: &[u8], limit: usize) -> Result<Vec<u
                 zlib
             }
         }
+        Some("br") => brotli_decompressor::Decompressor::new(body, 4096)
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out),
         Some(other) => {
             return Err(format!(
-                "unsupported Content-Encoding {other:?}; use gzip, deflate or none"
+                "unsupported Content-Encoding {other:?}; use gzip, deflate, br or none"
             ));
         }
     };
