@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use faultline::chain::{Disposition, output};
-use faultline::storage::{Entry, Storage};
+use faultline::storage::{Entry, Storage, Store};
 
 use super::{FAILURE, OK};
 

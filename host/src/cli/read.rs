@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use faultline::storage::{Entry, Storage};
+use faultline::storage::{Entry, Storage, Store};
 use serde_json::{Value as Json, json};
 
 use super::{BAD_CONFIG, FAILURE, OK};

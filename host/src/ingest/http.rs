@@ -15,12 +15,12 @@ use serde_json::{Value as Json, json};
 use super::auth::{Denied, KeyEntry, Keys, Role};
 use super::{Live, Outcome, ServeError, ServeOptions, Workers};
 use crate::runtime::bindings::faultline::plugin::types::Event;
-use crate::storage::Storage;
+use crate::storage::Store;
 
 /// Shared by every request.
 pub struct ServerState {
     /// The store.
-    pub storage: Arc<Storage>,
+    pub storage: Arc<dyn Store>,
     /// Keys and projects; replaced by a reload.
     pub(super) live: RwLock<Arc<Live>>,
     /// The data directory's own keys, merged with each config's.
@@ -459,7 +459,7 @@ fn sentry_route(path: &str) -> Option<(&str, bool)> {
 
 /// Queues a write and waits until it is durable.
 async fn write_and_wait(
-    storage: &Storage,
+    storage: &dyn Store,
     entry: crate::storage::Entry,
 ) -> Result<crate::storage::Applied, String> {
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -514,7 +514,7 @@ async fn update_issue(state: &ServerState, req: Request<Incoming>, id: &str) -> 
         status,
         actor,
     };
-    if let Err(e) = write_and_wait(&state.storage, entry).await {
+    if let Err(e) = write_and_wait(state.storage.as_ref(), entry).await {
         return error(StatusCode::SERVICE_UNAVAILABLE, format!("not saved: {e}"));
     }
     match state.storage.issue(id) {
@@ -542,7 +542,7 @@ const MAX_STATS_RANGE_SECS: f64 = 31.0 * 86_400.0;
 
 /// `GET /api/v1/stats?since=&until=&by=service|category|level&project=`:
 /// per-minute counts, the last hour by default.
-fn stats(storage: &Storage, req: &Request<Incoming>, project: Option<&str>) -> Reply {
+fn stats(storage: &dyn Store, req: &Request<Incoming>, project: Option<&str>) -> Reply {
     let by = match crate::storage::StatsBy::parse(
         query_param(req, "by").as_deref().unwrap_or("total"),
     ) {
@@ -654,7 +654,7 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
                 Err(e) => internal(e),
             }
         }
-        Some("stats") => stats(storage, req, scope.as_deref()),
+        Some("stats") => stats(storage.as_ref(), req, scope.as_deref()),
         Some("issues") => {
             let sort = query_param(req, "sort").unwrap_or_else(|| "last_seen".into());
             match storage.list_issues(query_param(req, "status").as_deref(), &sort) {

@@ -17,7 +17,7 @@ pub use workers::{Generation, Outcome, Workers};
 
 use crate::Pipeline;
 use crate::config::Config;
-use crate::storage::Storage;
+use crate::storage::{Storage, Store};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ pub struct ServeOptions {
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Deletes events past retention now and then every [`SWEEP_EVERY`], until `stop` closes.
-fn retention(storage: Arc<Storage>, days: f64, stop: std::sync::mpsc::Receiver<()>) {
+fn retention(storage: Arc<dyn Store>, days: f64, stop: std::sync::mpsc::Receiver<()>) {
     loop {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -232,7 +232,7 @@ fn write_json_durably(
 /// Runs the server until SIGINT or SIGTERM, then drains the queue and stops.
 pub fn serve(config: &Config, pipeline: Pipeline, options: ServeOptions) -> Result<(), ServeError> {
     let metrics = Arc::new(crate::metrics::Metrics::default());
-    let storage = Arc::new(Storage::open(
+    let storage: Arc<dyn Store> = Arc::new(Storage::open(
         &options.data_dir,
         options.queue.max(1024),
         metrics.clone(),

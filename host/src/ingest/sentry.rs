@@ -204,9 +204,23 @@ mod tests {
                 .contains("more than 10000 bytes")
         );
         assert!(
-            decode(Some("br"), b"x", 10)
+            decode(Some("zstd"), b"x", 10)
                 .unwrap_err()
                 .contains("unsupported Content-Encoding")
+        );
+        let mut br = Vec::new();
+        brotli::BrotliCompress(
+            &mut &vec![b'a'; 100_000][..],
+            &mut br,
+            &brotli::enc::BrotliEncoderParams::default(),
+        )
+        .unwrap();
+        assert!(br.len() < 1000);
+        assert_eq!(decode(Some("br"), &br, 200_000).unwrap().len(), 100_000);
+        assert!(
+            decode(Some("br"), &br, 10_000)
+                .unwrap_err()
+                .contains("more than 10000 bytes")
         );
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(b"{}").unwrap();

@@ -17,7 +17,7 @@ use crate::Pipeline;
 use crate::chain::{Chain, Disposition, StageRecord, output};
 use crate::metrics::Metrics;
 use crate::runtime::bindings::faultline::plugin::types::Event;
-use crate::storage::{Applied, Entry, Storage};
+use crate::storage::{Applied, Entry, Store};
 
 /// What became of one ingested event.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +66,7 @@ pub struct Workers {
 }
 
 fn store(
-    storage: &Storage,
+    storage: &dyn Store,
     metrics: &Arc<Metrics>,
     project: String,
     entry: Entry,
@@ -146,7 +146,12 @@ impl Local {
     }
 }
 
-fn work(current: Arc<Current>, jobs: Receiver<Job>, storage: Arc<Storage>, metrics: Arc<Metrics>) {
+fn work(
+    current: Arc<Current>,
+    jobs: Receiver<Job>,
+    storage: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+) {
     let mut local = Local::load(&current);
     for job in jobs {
         if current.serial.load(Ordering::Acquire) != local.serial {
@@ -166,7 +171,7 @@ fn work(current: Arc<Current>, jobs: Receiver<Job>, storage: Arc<Storage>, metri
                     project: project.clone(),
                     doc,
                 };
-                store(&storage, &metrics, project, entry, id, job.reply);
+                store(storage.as_ref(), &metrics, project, entry, id, job.reply);
             }
             Disposition::Dropped {
                 failure,
@@ -188,7 +193,7 @@ fn work(current: Arc<Current>, jobs: Receiver<Job>, storage: Arc<Storage>, metri
                     error: failure.to_string(),
                     chain: chain.name().to_string(),
                 };
-                store(&storage, &metrics, project, entry, id, job.reply);
+                store(storage.as_ref(), &metrics, project, entry, id, job.reply);
             }
         }
     }
@@ -200,7 +205,7 @@ impl Workers {
         generation: Generation,
         threads: usize,
         queue: usize,
-        storage: Arc<Storage>,
+        storage: Arc<dyn Store>,
         metrics: Arc<Metrics>,
     ) -> Workers {
         let (tx, rx) = bounded(queue);

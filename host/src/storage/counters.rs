@@ -209,7 +209,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::storage::{Entry, Storage};
+    use crate::storage::{Entry, Storage, Store};
 
     fn store(storage: &Storage, project: &str, doc: Json) {
         storage

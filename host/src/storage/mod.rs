@@ -1,7 +1,8 @@
-//! Storage: processed events, the issues they group into, and the dead-letter
-//! quarantine, in sled behind a narrow interface, with a write-ahead log in
-//! front so that an acknowledged write is durable (group commit: one
-//! `fdatasync` per batch, not per event).
+//! Storage: processed events, the issues they group into, per-minute
+//! counters, the audit log and the dead-letter quarantine. The server uses
+//! them only through the [`Store`] trait; [`Storage`] implements it with sled
+//! and a write-ahead log in front, so that an acknowledged write is durable
+//! (group commit: one `fdatasync` per batch, not per event).
 
 mod counters;
 mod issues;
@@ -529,8 +530,100 @@ impl Storage {
         })
     }
 
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// What the server, its workers and the command line need from a store.
+/// [`Storage`] (sled behind a write-ahead log) is the embedded one; a
+/// networked backend implements the same trait.
+pub trait Store: Send + Sync {
     /// Queues a write; `ack` runs once it is durable (or failed).
-    pub fn write(&self, entry: Entry, ack: Ack) -> Result<(), StorageError> {
+    fn write(&self, entry: Entry, ack: Ack) -> Result<(), StorageError>;
+
+    /// A stored event by id.
+    fn event(&self, id: &str) -> Result<Option<Json>, StorageError>;
+
+    /// The newest events first that pass `filter`, at most `limit`, older than
+    /// the opaque cursor if given; also the cursor of the next page, if any.
+    fn events(
+        &self,
+        limit: usize,
+        before: Option<&[u8]>,
+        filter: &EventFilter,
+    ) -> Result<(Vec<Json>, Option<Vec<u8>>), StorageError>;
+
+    /// Per-minute counts from `since` to `until` (seconds since the epoch),
+    /// broken down `by`, for one project or all; minutes without events are left out.
+    fn stats(
+        &self,
+        since: f64,
+        until: f64,
+        by: StatsBy,
+        project: Option<&str>,
+    ) -> Result<Vec<Bucket>, StorageError>;
+
+    /// Every issue.
+    fn issues(&self) -> Result<Vec<Issue>, StorageError>;
+
+    /// One issue by id.
+    fn issue(&self, id: &str) -> Result<Option<Issue>, StorageError>;
+
+    /// Deletes stored events older than `cutoff` (seconds since the epoch);
+    /// issues and counters keep their aggregates. Returns how many were deleted.
+    fn sweep(&self, cutoff: f64) -> Result<usize, StorageError>;
+
+    /// The audit log, oldest first.
+    fn audit(&self) -> Result<Vec<Json>, StorageError>;
+
+    /// Dead-lettered entries.
+    fn dead_letters(&self) -> Result<Vec<Entry>, StorageError>;
+
+    /// Stops accepting writes, waits for queued ones to commit, and flushes.
+    fn close(&self) -> Result<(), StorageError>;
+
+    /// Issues with `status` (all when `None`), ordered by `sort`: `impact`
+    /// (max then summed), `last_seen` or `count`, largest first.
+    fn list_issues(&self, status: Option<&str>, sort: &str) -> Result<Vec<Issue>, String> {
+        let mut list = self.issues().map_err(|e| e.to_string())?;
+        list.retain(|i| status.is_none_or(|s| i.status == s));
+        match sort {
+            "impact" => list.sort_by(|a, b| {
+                b.max_impact
+                    .cmp(&a.max_impact)
+                    .then(b.sum_impact.cmp(&a.sum_impact))
+            }),
+            "count" => list.sort_by_key(|i| std::cmp::Reverse(i.count)),
+            "last_seen" => list.sort_by(|a, b| b.last_seen.total_cmp(&a.last_seen)),
+            other => {
+                return Err(format!(
+                    "unknown sort {other:?}; use impact, last_seen or count"
+                ));
+            }
+        }
+        Ok(list)
+    }
+
+    /// Queues a write and blocks until it is durable.
+    fn write_and_wait(&self, entry: Entry) -> Result<Applied, String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.write(
+            entry,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        )
+        .map_err(|e| e.to_string())?;
+        rx.recv()
+            .map_err(|_| "storage stopped before the write was durable".to_string())?
+    }
+}
+
+impl Store for Storage {
+    /// Queues a write; `ack` runs once it is durable (or failed).
+    fn write(&self, entry: Entry, ack: Ack) -> Result<(), StorageError> {
         // Serialized here, on the caller's (worker's) thread, so the single
         // writer thread only appends, syncs and applies.
         let payload = serde_json::to_vec(&entry).expect("entries serialize");
@@ -553,7 +646,7 @@ impl Storage {
     }
 
     /// A stored event by id.
-    pub fn event(&self, id: &str) -> Result<Option<Json>, StorageError> {
+    fn event(&self, id: &str) -> Result<Option<Json>, StorageError> {
         self.trees
             .events
             .get(id)
@@ -564,7 +657,7 @@ impl Storage {
 
     /// The newest events first that pass `filter`, at most `limit`, older than
     /// the cursor if given; also the cursor of the next page, if any.
-    pub fn events(
+    fn events(
         &self,
         limit: usize,
         before: Option<&[u8]>,
@@ -602,7 +695,7 @@ impl Storage {
 
     /// Per-minute counts from `since` to `until` (seconds since the epoch),
     /// broken down `by`, for one project or all; minutes without events are left out.
-    pub fn stats(
+    fn stats(
         &self,
         since: f64,
         until: f64,
@@ -613,34 +706,12 @@ impl Storage {
     }
 
     /// Every issue.
-    pub fn issues(&self) -> Result<Vec<Issue>, StorageError> {
+    fn issues(&self) -> Result<Vec<Issue>, StorageError> {
         all(&self.trees.issues)
     }
 
-    /// Issues with `status` (all when `None`), ordered by `sort`: `impact`
-    /// (max then summed), `last_seen` or `count`, largest first.
-    pub fn list_issues(&self, status: Option<&str>, sort: &str) -> Result<Vec<Issue>, String> {
-        let mut list = self.issues().map_err(|e| e.to_string())?;
-        list.retain(|i| status.is_none_or(|s| i.status == s));
-        match sort {
-            "impact" => list.sort_by(|a, b| {
-                b.max_impact
-                    .cmp(&a.max_impact)
-                    .then(b.sum_impact.cmp(&a.sum_impact))
-            }),
-            "count" => list.sort_by_key(|i| std::cmp::Reverse(i.count)),
-            "last_seen" => list.sort_by(|a, b| b.last_seen.total_cmp(&a.last_seen)),
-            other => {
-                return Err(format!(
-                    "unknown sort {other:?}; use impact, last_seen or count"
-                ));
-            }
-        }
-        Ok(list)
-    }
-
     /// One issue by id.
-    pub fn issue(&self, id: &str) -> Result<Option<Issue>, StorageError> {
+    fn issue(&self, id: &str) -> Result<Option<Issue>, StorageError> {
         self.trees
             .issues
             .get(id)
@@ -652,7 +723,7 @@ impl Storage {
     /// Deletes stored events older than `cutoff` (seconds since the epoch);
     /// issues keep their aggregates. Returns how many were deleted. Deletions
     /// bypass the log: a sweep lost in a crash is simply repeated.
-    pub fn sweep(&self, cutoff: f64) -> Result<usize, StorageError> {
+    fn sweep(&self, cutoff: f64) -> Result<usize, StorageError> {
         let bound = ((cutoff * 1e6).max(0.0) as u64).to_be_bytes().to_vec();
         let mut deleted = 0;
         for item in self.trees.by_time.range(..bound) {
@@ -665,36 +736,17 @@ impl Storage {
     }
 
     /// The audit log, oldest first.
-    pub fn audit(&self) -> Result<Vec<Json>, StorageError> {
+    fn audit(&self) -> Result<Vec<Json>, StorageError> {
         all(&self.trees.audit)
     }
 
     /// Dead-lettered entries.
-    pub fn dead_letters(&self) -> Result<Vec<Entry>, StorageError> {
+    fn dead_letters(&self) -> Result<Vec<Entry>, StorageError> {
         all(&self.trees.dead)
     }
 
-    /// Queues a write and blocks until it is durable.
-    pub fn write_and_wait(&self, entry: Entry) -> Result<Applied, String> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.write(
-            entry,
-            Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
-        )
-        .map_err(|e| e.to_string())?;
-        rx.recv()
-            .map_err(|_| "storage stopped before the write was durable".to_string())?
-    }
-
-    /// The data directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Stops accepting writes, waits for queued ones to commit, and flushes.
-    pub fn close(&self) -> Result<(), StorageError> {
+    fn close(&self) -> Result<(), StorageError> {
         self.writer.lock().expect("writer lock").take();
         if let Some(t) = self.thread.lock().expect("thread lock").take() {
             let _ = t.join();
