@@ -358,6 +358,20 @@ fn reload_swaps_chains_without_losing_events_and_keeps_a_bad_config_out() {
         2,
         "{actions:?}"
     );
+    let key_changes: Vec<&str> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "keys.change")
+        .filter_map(|a| a["detail"].as_str())
+        .collect();
+    assert_eq!(
+        key_changes,
+        vec![
+            "added: admin (first start of the data directory)",
+            "added: reader"
+        ]
+    );
     assert!(server.terminate().success());
 }
 
@@ -377,4 +391,58 @@ fn reload_of_the_built_in_config_explains_itself() {
         body["error"].as_str().unwrap().contains("--config"),
         "{body}"
     );
+}
+
+#[test]
+fn debug_logs_trace_requests_and_stages_but_never_keys() {
+    let dir = temp_dir("operate-logs");
+    let log = dir.join("serve.log");
+    let data = dir.join("data");
+    let server = crate::serve::spawn_logging(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        None,
+        Some(&log),
+    );
+    let dsn_key = server
+        .dsn
+        .split("://")
+        .nth(1)
+        .unwrap()
+        .split('@')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, _) = server.post(r#"{"message": "logged"}"#);
+    assert_eq!(status, 200);
+    let (status, _) = request(
+        &server.addr,
+        "POST",
+        &format!("/api/1/store/?sentry_key={dsn_key}"),
+        None,
+        r#"{"message": "via sentry"}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        request(&server.addr, "GET", "/api/v1/issues", Some("wrong-key"), "").0,
+        401
+    );
+    let admin = server.key.clone();
+    assert!(server.terminate().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("request") && text.contains("/api/v1/events"),
+        "no request spans:\n{text}"
+    );
+    assert!(
+        text.contains("stage") && text.contains("plugin=pii"),
+        "no stage spans:\n{text}"
+    );
+    for secret in [admin.as_str(), dsn_key.as_str(), "wrong-key"] {
+        assert!(!text.contains(secret), "a key reached the log");
+    }
 }

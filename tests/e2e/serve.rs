@@ -32,14 +32,24 @@ pub fn start(data_dir: &std::path::Path, extra: &[&str], key: Option<&str>) -> S
 /// Starts `faultline serve ARGS`; `key` is the admin key of its data dir
 /// when that already exists.
 pub fn spawn(args: &[&str], key: Option<&str>) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+    spawn_logging(args, key, None)
+}
+
+/// [`spawn`], with debug logs written to `log` when given.
+pub fn spawn_logging(args: &[&str], key: Option<&str>, log: Option<&std::path::Path>) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_faultline"));
+    command
         .arg("serve")
         .args(args)
         .env("FAULTLINE_CACHE_DIR", repo().join("target/e2e-cache"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting faultline serve");
+        .stderr(Stdio::inherit());
+    if let Some(path) = log {
+        command
+            .env("FAULTLINE_LOG", "faultline=debug")
+            .stderr(std::fs::File::create(path).unwrap());
+    }
+    let mut child = command.spawn().expect("starting faultline serve");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut key = key.map(str::to_string);
     let mut addr = None;

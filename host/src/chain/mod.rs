@@ -251,10 +251,15 @@ impl Chain {
         let mut classification = None;
         let mut impact = None;
         let mut provenance = Vec::with_capacity(self.stages.len());
+        let _event_span =
+            tracing::debug_span!("event", chain = %self.name, event_id = %event.event_id).entered();
         for (i, stage) in self.stages.iter_mut().enumerate() {
+            let _stage_span =
+                tracing::debug_span!("stage", stage = i, plugin = %stage.plugin.name).entered();
             let start = Instant::now();
             let result = run_stage(stage, &mut event, &mut classification, &mut impact);
             let duration_us = start.elapsed().as_micros() as u64;
+            tracing::debug!(duration_us, ok = result.is_ok(), "stage ran");
             let plugin = &stage.plugin;
             let mut record = StageRecord {
                 stage: i,

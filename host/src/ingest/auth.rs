@@ -87,6 +87,11 @@ impl Keys {
         Ok((Keys { entries }, Some(key)))
     }
 
+    /// The names of the keys, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.entries.iter().map(|e| e.name.clone()).collect()
+    }
+
     /// A new random key text.
     pub fn generate() -> String {
         format!(

@@ -694,6 +694,25 @@ fn read_api(state: &ServerState, req: &Request<Incoming>, path: &str) -> Reply {
     }
 }
 
+/// Runs a request inside a span (method and path only: never headers, so
+/// keys stay out of the logs) and logs its status and duration.
+async fn traced(state: Arc<ServerState>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+    use tracing::Instrument;
+    let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path());
+    async move {
+        let start = std::time::Instant::now();
+        let response = route(state, req).await?;
+        tracing::debug!(
+            status = response.status().as_u16(),
+            micros = start.elapsed().as_micros() as u64,
+            "answered"
+        );
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}
+
 async fn route(state: Arc<ServerState>, req: Request<Incoming>) -> Result<Reply, Infallible> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     let response = match (req.method(), path.as_str()) {
@@ -809,7 +828,7 @@ pub async fn run(state: Arc<ServerState>) -> Result<(), ServeError> {
                 };
                 let state = state.clone();
                 connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |req| route(state.clone(), req));
+                    let service = hyper::service::service_fn(move |req| traced(state.clone(), req));
                     let conn = hyper::server::conn::http1::Builder::new()
                         .timer(TokioTimer::new())
                         .header_read_timeout(std::time::Duration::from_secs(30))

@@ -195,6 +195,17 @@ pub fn reload(state: &ServerState, actor: &str) -> Result<Reloaded, String> {
         fallback_chain: live.fallback_chain.clone(),
         restart_needed,
     };
+    let (before, after) = (state.live().keys.names(), live.keys.names());
+    let added: Vec<&str> = after
+        .iter()
+        .filter(|n| !before.contains(n))
+        .map(String::as_str)
+        .collect();
+    let removed: Vec<&str> = before
+        .iter()
+        .filter(|n| !after.contains(n))
+        .map(String::as_str)
+        .collect();
     state.workers.swap(generation);
     state.set_live(live);
     state.audit(
@@ -207,6 +218,14 @@ pub fn reload(state: &ServerState, actor: &str) -> Result<Reloaded, String> {
             reloaded.fallback_chain
         ),
     );
+    let changes: Vec<String> = [("added", &added), ("removed", &removed)]
+        .into_iter()
+        .filter(|(_, names)| !names.is_empty())
+        .map(|(what, names)| format!("{what}: {}", names.join(", ")))
+        .collect();
+    if !changes.is_empty() {
+        state.audit(actor, "keys.change", &changes.join("; "));
+    }
     tracing::info!(config = %reloaded.config, "config reloaded");
     Ok(reloaded)
 }
@@ -244,6 +263,14 @@ pub fn serve(config: &Config, pipeline: Pipeline, options: ServeOptions) -> Resu
         })?;
     if let Some(key) = new_key {
         println!("created admin API key (shown once; only its hash is stored): {key}");
+        let created = crate::storage::Entry::Audit {
+            actor: "faultline".into(),
+            action: "keys.change".into(),
+            detail: "added: admin (first start of the data directory)".into(),
+        };
+        if let Err(e) = storage.write_and_wait(created) {
+            tracing::warn!("could not audit the new admin key: {e}");
+        }
     }
     let (live, generation) =
         assemble(config, pipeline, &options, &keys).map_err(ServeError::Config)?;
