@@ -408,15 +408,7 @@ fn debug_logs_trace_requests_and_stages_but_never_keys() {
         None,
         Some(&log),
     );
-    let dsn_key = server
-        .dsn
-        .split("://")
-        .nth(1)
-        .unwrap()
-        .split('@')
-        .next()
-        .unwrap()
-        .to_string();
+    let dsn_key = server.dsn_key();
     let (status, _) = server.post(r#"{"message": "logged"}"#);
     assert_eq!(status, 200);
     let (status, _) = request(

@@ -76,15 +76,7 @@ fn the_python_sentry_sdk_works_unchanged() {
 fn store_and_envelope_endpoints_check_keys_encodings_and_input() {
     let dir = temp_dir("sentry-endpoints");
     let server = start(&dir, &[], None);
-    let key = server
-        .dsn
-        .split("://")
-        .nth(1)
-        .unwrap()
-        .split('@')
-        .next()
-        .unwrap()
-        .to_string();
+    let key = server.dsn_key();
     let auth = format!("Sentry sentry_key={key}, sentry_version=7, sentry_client=test/1");
     let event = br#"{"event_id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","message":"from store"}"#;
 

@@ -141,6 +141,12 @@ impl Server {
         request(&self.addr, "POST", "/api/v1/events", Some(&self.key), body)
     }
 
+    /// The public key in project 1's DSN.
+    pub fn dsn_key(&self) -> String {
+        let rest = self.dsn.split_once("://").unwrap().1;
+        rest.split_once('@').unwrap().0.to_string()
+    }
+
     /// The events counted over all issues.
     pub fn issue_event_total(&self) -> u64 {
         let (_, issues) = self.get("/api/v1/issues");
