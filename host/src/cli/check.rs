@@ -46,5 +46,36 @@ pub fn run(path: &Path) -> i32 {
             .collect();
         println!("  chain {name}: {}", stages.join(" -> "));
     }
+    match config.default_chain(None) {
+        Ok(chain) => println!("  events not routed elsewhere run chain {chain}"),
+        Err(e) => println!("  note: {e}"),
+    }
+    for project in config.projects.values() {
+        println!(
+            "  project {}{}: chain {}",
+            project.id,
+            project
+                .name
+                .as_ref()
+                .map_or(String::new(), |n| format!(" ({n})")),
+            project.chain.as_deref().unwrap_or("(the server's)")
+        );
+    }
+    for (i, route) in config.routes.iter().enumerate() {
+        let fields: Vec<String> = [
+            ("project", &route.project),
+            ("environment", &route.environment),
+            ("platform", &route.platform),
+            ("level", &route.level),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+        println!("  route {i}: {} -> chain {}", fields.join(" "), route.chain);
+    }
+    if !config.keys.is_empty() {
+        let names: Vec<&str> = config.keys.iter().map(|k| k.name.as_str()).collect();
+        println!("  keys: {}", names.join(", "));
+    }
     OK
 }
