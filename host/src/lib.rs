@@ -12,6 +12,7 @@
 pub mod builtin;
 pub mod chain;
 pub mod config;
+pub mod conformance;
 pub mod event;
 pub mod ingest;
 pub mod metrics;

@@ -250,30 +250,33 @@ fn fuel_limits_stop_a_loop_before_its_deadline() {
 #[test]
 fn tables_are_capabilities_granted_per_plugin() {
     let dir = temp_dir("ungranted");
-    let config = write(
-        &dir,
-        "faultline.toml",
-        "[tables.services]\nkey = \"service\"\nrows = [{ service = \"checkout\", owner_team = \"payments\" }]\n\n\
+    let head = "[tables.services]\nkey = \"service\"\nrows = [{ service = \"checkout\", owner_team = \"payments\" }]\n\n\
          [plugins.granted]\nbuiltin = \"enricher-context\"\ntables = [\"services\"]\n\n\
          [plugins.ungranted]\nbuiltin = \"enricher-context\"\n\n\
-         [[chains.good.stages]]\nplugin = \"granted\"\nconfig = { lookups = [{ table = \"services\", from = [\"server_name\"], context = \"service\", tags = { team = \"owner_team\" } }] }\n\n\
-         [[chains.bad.stages]]\nplugin = \"ungranted\"\nconfig = { lookups = [{ table = \"services\", from = [\"server_name\"], context = \"service\" }] }\n",
-    );
+         [[chains.good.stages]]\nplugin = \"granted\"\nconfig = { lookups = [{ table = \"services\", from = [\"server_name\"], context = \"service\", tags = { team = \"owner_team\" } }] }\n";
+    let good = write(&dir, "good.toml", head);
     let input = "{\"server_name\": \"checkout\", \"message\": \"m\"}\n";
-    let good = faultline(&["process", "--config", &config, "--chain", "good"], input);
-    assert_eq!(good.code, 0, "{}", good.stderr);
-    assert_eq!(good.lines()[0]["tags"]["team"], "payments");
+    let run = faultline(&["process", "--config", &good], input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.lines()[0]["tags"]["team"], "payments");
     assert_eq!(
-        good.lines()[0]["contexts"]["service"]["owner_team"],
+        run.lines()[0]["contexts"]["service"]["owner_team"],
         "payments"
     );
-    let bad = faultline(&["process", "--config", &config, "--chain", "bad"], input);
-    assert_eq!(bad.code, 0, "{}", bad.stderr);
-    let stage = &bad.lines()[0]["provenance"][0];
-    assert_eq!(stage["outcome"], "skipped");
-    let error = stage["error"].as_str().unwrap();
+    // A lookup in a table the plugin was not granted is a config error,
+    // found when the stage is configured, with the stage's location.
+    let bad = write(
+        &dir,
+        "bad.toml",
+        &format!(
+            "{head}\n[[chains.bad.stages]]\nplugin = \"ungranted\"\nconfig = {{ lookups = [{{ table = \"services\", from = [\"server_name\"], context = \"service\" }}] }}\n"
+        ),
+    );
+    let run = faultline(&["check", "--config", &bad], "");
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        error.contains("table \"services\" is not available to this plugin"),
-        "{error}"
+        run.stderr.contains("bad.toml:16:1: chains.bad.stages[0].config: plugin \"ungranted\" (enricher) rejected its config: table \"services\" is not available to this plugin"),
+        "{}",
+        run.stderr
     );
 }

@@ -159,7 +159,7 @@ fn digest_pins_are_enforced() {
 #[test]
 fn untrusted_plugins_must_follow_enrichers_and_a_redactor() {
     let dir = temp_dir("policy");
-    let head = "[plugins.vendor]\nbuiltin = \"scorer-impact\"\ntrust = \"untrusted\"\n[plugins.pii]\nbuiltin = \"redactor-pii\"\n[plugins.ctx]\nbuiltin = \"enricher-context\"\n";
+    let head = "[plugins.vendor]\nbuiltin = \"scorer-impact\"\ntrust = \"untrusted\"\n[plugins.pii]\nbuiltin = \"redactor-pii\"\n[plugins.ctx]\nbuiltin = \"enricher-context\"\ntables = [\"services\", \"customers\"]\n[tables.services]\nrows = []\n[tables.customers]\nrows = []\n";
     let stages = |names: &[&str]| -> String {
         names
             .iter()
@@ -173,7 +173,7 @@ fn untrusted_plugins_must_follow_enrichers_and_a_redactor() {
     );
     let run = check(&before_redactor);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("a.toml:8:1: chains.default.stages[0]: plugin \"vendor\" is untrusted and must only see redacted events; put a redactor stage before it"), "{}", run.stderr);
+    assert!(run.stderr.contains("a.toml:13:1: chains.default.stages[0]: plugin \"vendor\" is untrusted and must only see redacted events; put a redactor stage before it"), "{}", run.stderr);
     let before_enricher = write(
         &dir,
         "b.toml",

@@ -1,6 +1,7 @@
 //! End-to-end tests: they drive the built `faultline` binary with real plugin
 //! components, first-party and hostile ones.
 
+mod conformance;
 mod corpus;
 mod hostile;
 mod loading;

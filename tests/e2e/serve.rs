@@ -399,7 +399,11 @@ fn issue_status_changes_are_audited_and_regressions_detected() {
         .collect();
     assert_eq!(
         actions,
-        vec![("config.load", "faultline"), ("issue.status", "admin")]
+        vec![
+            ("keys.change", "faultline"),
+            ("config.load", "faultline"),
+            ("issue.status", "admin")
+        ]
     );
 
     let (status, _, _) = raw_request(&server.addr, "GET", "/metrics", &[], b"");

@@ -8,6 +8,17 @@ use super::{BAD_CONFIG, OK};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
+    /// Runs golden cases (`*.json` under DIR) against a component and prints a pass/fail table.
+    Test {
+        /// The component, or `builtin:NAME` for a first-party plugin.
+        file: String,
+        /// Directory of cases (searched recursively).
+        #[arg(long)]
+        cases: PathBuf,
+        /// Also print each case's output document.
+        #[arg(long)]
+        show: bool,
+    },
     /// Prints a component's role, WIT version, metadata, imports, exports, size and digest.
     Inspect {
         /// The component.
@@ -18,8 +29,52 @@ pub enum Command {
     },
 }
 
+fn test(file: &str, cases: &std::path::Path, show: bool) -> i32 {
+    use faultline::conformance::{self, Verdict};
+    let cases = match conformance::load_cases(cases) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return BAD_CONFIG;
+        }
+    };
+    let runtime = match Runtime::new(RuntimeOptions::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return super::FAILURE;
+        }
+    };
+    let width = cases.iter().map(|(n, _)| n.len()).max().unwrap_or(4).max(4);
+    println!("{:width$}  result", "case");
+    let source = conformance::source_of(file);
+    let results = conformance::run(&runtime, &source, &cases, |r| {
+        let (word, lines) = match &r.verdict {
+            Verdict::Pass => ("pass".to_string(), Vec::new()),
+            Verdict::Skipped(why) => (format!("skip ({why})"), Vec::new()),
+            Verdict::Fail(diffs) => ("FAIL".to_string(), diffs.clone()),
+        };
+        println!("{:width$}  {word}", r.name);
+        for line in lines {
+            println!("{:width$}    {line}", "");
+        }
+        if show && let Some(output) = &r.output {
+            println!("{output:#}");
+        }
+    });
+    let count = |f: fn(&Verdict) -> bool| results.iter().filter(|r| f(&r.verdict)).count();
+    let failed = count(|v| matches!(v, Verdict::Fail(_)));
+    println!(
+        "{} passed, {failed} failed, {} skipped",
+        count(|v| *v == Verdict::Pass),
+        count(|v| matches!(v, Verdict::Skipped(_)))
+    );
+    if failed == 0 { OK } else { super::FAILURE }
+}
+
 pub fn run(cmd: Command) -> i32 {
     match cmd {
+        Command::Test { file, cases, show } => test(&file, &cases, show),
         Command::Inspect { file, json } => {
             let runtime = match Runtime::new(RuntimeOptions::default()) {
                 Ok(r) => r,

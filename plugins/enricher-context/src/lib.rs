@@ -124,6 +124,18 @@ pub struct Context<T: Tables = HostTables> {
     tables: T,
 }
 
+/// A lookup's row, or the config error for a table the plugin may not read.
+fn unavailable(found: Result<Option<Row>, LookupError>) -> Result<Option<Row>, PluginError> {
+    found.map_err(
+        |(LookupError::UnknownTable(t) | LookupError::NotGranted(t))| {
+            PluginError::InvalidConfig(format!(
+                "table {t:?} is not available to this plugin; declare it under \
+             [tables] and list it in the plugin's `tables`"
+            ))
+        },
+    )
+}
+
 impl<T: Tables> Context<T> {
     /// An enricher reading tables from `tables`.
     pub fn with_tables(config: Config, tables: T) -> Result<Self, PluginError> {
@@ -140,6 +152,9 @@ impl<T: Tables> Context<T> {
                     l.table, l.context
                 )));
             }
+            // Probe now, so a table the operator did not grant is a config
+            // error at load time, not a failure on the first matching event.
+            unavailable(tables.lookup(&l.table, ""))?;
         }
         Ok(Context { config, tables })
     }
@@ -185,15 +200,8 @@ impl<T: Tables> Context<T> {
     fn find(&self, event: &Event, lookup: &LookupConfig) -> Result<Option<Row>, PluginError> {
         for source in &lookup.from {
             for key in Self::candidates(event, source) {
-                match self.tables.lookup(&lookup.table, key) {
-                    Ok(Some(row)) => return Ok(Some(row)),
-                    Ok(None) => {}
-                    Err(LookupError::UnknownTable(t)) | Err(LookupError::NotGranted(t)) => {
-                        return Err(PluginError::InvalidConfig(format!(
-                            "table {t:?} is not available to this plugin; declare it under \
-                             [tables] and list it in the plugin's `tables`"
-                        )));
-                    }
+                if let Some(row) = unavailable(self.tables.lookup(&lookup.table, key))? {
+                    return Ok(Some(row));
                 }
             }
         }
@@ -337,15 +345,12 @@ mod tests {
     }
 
     #[test]
-    fn ungranted_table_is_reported() {
+    fn ungranted_table_is_reported_at_configure() {
         let config: Config = faultline_sdk::parse_config(
             r#"{"lookups": [{"table": "nope", "from": ["server_name"], "context": "x"}]}"#,
         )
         .unwrap();
-        let ctx = Context::with_tables(config, tables()).unwrap();
-        let mut event = new_event("e");
-        event.server_name = Some("a".into());
-        let err = ctx.enrich_event(&event).unwrap_err();
+        let err = Context::with_tables(config, tables()).err().unwrap();
         assert!(err.message().contains("\"nope\" is not available"), "{err}");
     }
 
