@@ -17,6 +17,7 @@ pub mod event;
 pub mod ingest;
 pub mod metrics;
 pub mod runtime;
+pub mod scaffold;
 pub mod storage;
 pub mod tables;
 

@@ -8,6 +8,7 @@ mod loading;
 mod operate;
 mod polyglot;
 mod process;
+mod scaffold;
 mod sentry;
 mod serve;
 mod support;

@@ -8,6 +8,20 @@ use super::{BAD_CONFIG, OK};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
+    /// Writes a buildable plugin project: source, WIT, build script and golden cases.
+    New {
+        /// Plugin name (lowercase letters, digits, dashes); also the project directory.
+        name: String,
+        /// What the plugin does.
+        #[arg(long, value_parser = ["classifier", "enricher", "redactor", "scorer"])]
+        role: String,
+        /// Language to write it in.
+        #[arg(long, value_parser = ["rust", "python", "js"])]
+        lang: String,
+        /// Directory to create (default: ./NAME).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Runs golden cases (`*.json` under DIR) against a component and prints a pass/fail table.
     Test {
         /// The component, or `builtin:NAME` for a first-party plugin.
@@ -72,8 +86,39 @@ fn test(file: &str, cases: &std::path::Path, show: bool) -> i32 {
     if failed == 0 { OK } else { super::FAILURE }
 }
 
+fn new(name: &str, role: &str, lang: &str, dir: Option<PathBuf>) -> i32 {
+    use faultline::runtime::Role;
+    let role = match role {
+        "classifier" => Role::Classifier,
+        "enricher" => Role::Enricher,
+        "redactor" => Role::Redactor,
+        _ => Role::Scorer,
+    };
+    let dir = dir.unwrap_or_else(|| PathBuf::from(name));
+    match faultline::scaffold::create(&dir, name, role, lang) {
+        Ok(files) => {
+            println!("created {} ({} files)", dir.display(), files.len());
+            println!(
+                "next: cd {} && ./build.sh && faultline plugin test {name}.wasm --cases cases",
+                dir.display()
+            );
+            OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            BAD_CONFIG
+        }
+    }
+}
+
 pub fn run(cmd: Command) -> i32 {
     match cmd {
+        Command::New {
+            name,
+            role,
+            lang,
+            dir,
+        } => new(&name, &role, &lang, dir),
         Command::Test { file, cases, show } => test(&file, &cases, show),
         Command::Inspect { file, json } => {
             let runtime = match Runtime::new(RuntimeOptions::default()) {
