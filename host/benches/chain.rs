@@ -17,7 +17,7 @@ use faultline::Pipeline;
 use faultline::chain::Disposition;
 use faultline::config::Config;
 use faultline::runtime::bindings::faultline::plugin::types as host;
-use faultline::runtime::{Instance, Limits, Plugin, Runtime, RuntimeOptions, load};
+use faultline::runtime::{Instance, Plugin, Runtime, RuntimeOptions, load};
 use faultline_sdk as sdk;
 use faultline_sdk::{Classifier, Redactor};
 use faultline_testkit::bench_arg;
@@ -299,15 +299,10 @@ fn main() {
         ..RuntimeOptions::default()
     })
     .unwrap();
-    let spec = load::PluginSpec {
-        name: "noop",
-        source: load::Source::Path(faultline_testkit::test_plugin("noop")),
-        sha256: None,
-        limits: Limits::default(),
-        trusted: true,
-        granted: Vec::new(),
-        allow_imports: Vec::new(),
-    };
+    let spec = load::PluginSpec::new(
+        "noop",
+        load::Source::Path(faultline_testkit::test_plugin("noop")),
+    );
     let noop = std::sync::Arc::new(Plugin::load(&runtime, spec, Default::default()).unwrap());
     let mut instance = Instance::new(noop.clone(), "{}").unwrap();
     let tiny = faultline::event::from_json(

@@ -163,6 +163,12 @@ pub struct PluginSection {
     pub path: Option<PathBuf>,
     /// `sha256 = "…"`: refuse the component unless its digest matches.
     pub sha256: Option<String>,
+    /// `signed_by = "acme"`: refuse the component unless a signature by this
+    /// `[trusted_keys]` entry covers it.
+    pub signed_by: Option<Spanned<String>>,
+    /// `signature = "x.wasm.sig"`: where the signature is (default: the
+    /// component's path plus `.sig`).
+    pub signature: Option<PathBuf>,
     /// `trust = "untrusted"` for vendor plugins.
     #[serde(default)]
     pub trust: Trust,
@@ -304,6 +310,9 @@ pub struct RawConfig {
     /// `[[routes]]`
     #[serde(default)]
     pub routes: Vec<Spanned<RouteSection>>,
+    /// `[trusted_keys]`: name = "ed25519:…"
+    #[serde(default)]
+    pub trusted_keys: BTreeMap<String, Spanned<String>>,
     /// `[runtime]`
     #[serde(default)]
     pub runtime: RuntimeSection,
@@ -345,6 +354,10 @@ pub struct PluginDef {
     pub source: Source,
     /// Pinned digest.
     pub sha256: Option<String>,
+    /// The key its signature must verify with.
+    pub signed_by: Option<crate::signing::PublicKey>,
+    /// Where its signature is, when not beside the component.
+    pub signature: Option<PathBuf>,
     /// Trust level.
     pub trust: Trust,
     /// Granted tables.
@@ -587,6 +600,17 @@ impl Config {
                 },
             );
         }
+        let mut trusted_keys = BTreeMap::new();
+        for (name, text) in &raw.trusted_keys {
+            let key = crate::signing::PublicKey::parse(name, text.get_ref()).map_err(|e| {
+                invalid(
+                    text.span().start,
+                    format!("trusted_keys.{name}"),
+                    e.to_string(),
+                )
+            })?;
+            trusted_keys.insert(name.clone(), key);
+        }
         let mut plugins = BTreeMap::new();
         for (name, section) in &raw.plugins {
             let at = section.span().start;
@@ -624,6 +648,43 @@ impl Config {
                         format!("{d:?} is not a sha256 digest (64 hex digits)"),
                     ));
                 }
+            }
+            let signed_by = match &s.signed_by {
+                None => None,
+                Some(_) if matches!(source, Source::Builtin(_)) => {
+                    return Err(invalid(
+                        at,
+                        format!("{key}.signed_by"),
+                        "builtin plugins are part of the faultline binary; signed_by is for plugin files".into(),
+                    ));
+                }
+                Some(signer) => Some(
+                    trusted_keys
+                        .get(signer.get_ref())
+                        .cloned()
+                        .ok_or_else(|| {
+                            invalid(
+                                signer.span().start,
+                                format!("{key}.signed_by"),
+                                format!(
+                                    "no trusted key {:?}; add it under [trusted_keys] (trusted keys: {})",
+                                    signer.get_ref(),
+                                    if trusted_keys.is_empty() {
+                                        "none".to_string()
+                                    } else {
+                                        trusted_keys.keys().cloned().collect::<Vec<_>>().join(", ")
+                                    }
+                                ),
+                            )
+                        })?,
+                ),
+            };
+            if s.signature.is_some() && signed_by.is_none() {
+                return Err(invalid(
+                    at,
+                    format!("{key}.signature"),
+                    "a signature file is only checked with `signed_by = \"KEY NAME\"`".into(),
+                ));
             }
             for t in &s.tables {
                 if !tables.contains_key(t.get_ref()) {
@@ -687,6 +748,8 @@ impl Config {
                 PluginDef {
                     source,
                     sha256: s.sha256.clone(),
+                    signed_by,
+                    signature: s.signature.as_ref().map(|p| base.join(p)),
                     trust: s.trust,
                     tables: s.tables.iter().map(|t| t.get_ref().clone()).collect(),
                     limits,

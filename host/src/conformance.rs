@@ -37,7 +37,7 @@ use crate::chain::{Chain, Disposition, output};
 use crate::config::{ChainDef, Location, OnError, StageDef};
 use crate::runtime::bindings::faultline::plugin::types::Event;
 use crate::runtime::load::{GRANTABLE_IMPORTS, PluginSpec};
-use crate::runtime::{Limits, Plugin, Role, Runtime, Source};
+use crate::runtime::{Plugin, Role, Runtime, Source};
 use crate::tables::{self, Tables};
 
 /// A table a case provides.
@@ -167,14 +167,10 @@ fn load(runtime: &Runtime, source: &Source, case: &Case) -> Result<Plugin, Strin
         tables.insert(name, rows);
     }
     let spec = PluginSpec {
-        name: "under-test",
-        source: source.clone(),
-        sha256: None,
-        limits: Limits::default(),
-        trusted: true,
         granted: case.tables.keys().cloned().collect(),
         // Inert (no directory, no network); runtimes such as Python's link them.
         allow_imports: GRANTABLE_IMPORTS.iter().map(|s| s.to_string()).collect(),
+        ..PluginSpec::new("under-test", source.clone())
     };
     Plugin::load(runtime, spec, Arc::new(tables)).map_err(|e| e.to_string())
 }

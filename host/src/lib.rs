@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod runtime;
 pub mod scaffold;
+pub mod signing;
 pub mod storage;
 pub mod tables;
 
@@ -90,6 +91,8 @@ impl Pipeline {
                 name,
                 source: def.source.clone(),
                 sha256: def.sha256.as_deref(),
+                signed_by: def.signed_by.clone(),
+                signature: def.signature.clone(),
                 limits: def.limits,
                 trusted: def.trust == config::Trust::Trusted,
                 granted: def.tables.clone(),

@@ -11,4 +11,5 @@ mod process;
 mod scaffold;
 mod sentry;
 mod serve;
+mod signing;
 mod support;

@@ -83,6 +83,15 @@ enum Command {
         #[arg(long = "project")]
         projects: Vec<String>,
     },
+    /// Makes an ed25519 key pair for signing plugins: NAME.key (secret) and NAME.pub.
+    Keygen {
+        /// The key's name (the vendor's), as operators will write it in `signed_by`.
+        #[arg(long)]
+        name: String,
+        /// Directory to write the files to.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Changes an issue's status.
     Issue {
         #[command(flatten)]
@@ -197,6 +206,23 @@ pub fn main() -> i32 {
             sort,
         } => read::issues(source, status, sort),
         Command::Issue { source, command } => read::issue(source, command),
+        Command::Keygen { name, dir } => match faultline::signing::keygen(&dir, &name) {
+            Ok(public) => {
+                let at = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
+                println!(
+                    "wrote {} (secret: keep it private) and {}",
+                    at("key"),
+                    at("pub")
+                );
+                println!("\nOperators trust plugins you sign with it by adding:\n");
+                println!("[trusted_keys]\n{name} = \"{}\"", public.encoded());
+                OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                BAD_CONFIG
+            }
+        },
         Command::ApiKey {
             name,
             roles,

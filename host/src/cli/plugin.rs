@@ -8,6 +8,28 @@ use super::{BAD_CONFIG, OK};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
+    /// Signs a component (its digest, name and version) with a key from `faultline keygen`.
+    Sign {
+        /// The secret key file (`NAME.key`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The component.
+        file: PathBuf,
+        /// Where to write the signature (default: FILE.sig).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Checks a component's signature against a public key.
+    Verify {
+        /// The public key file (`NAME.pub`, or the `NAME.key` itself).
+        #[arg(long)]
+        key: PathBuf,
+        /// The component.
+        file: PathBuf,
+        /// The signature (default: FILE.sig).
+        #[arg(long)]
+        signature: Option<PathBuf>,
+    },
     /// Writes a buildable plugin project: source, WIT, build script and golden cases.
     New {
         /// Plugin name (lowercase letters, digits, dashes); also the project directory.
@@ -111,8 +133,99 @@ fn new(name: &str, role: &str, lang: &str, dir: Option<PathBuf>) -> i32 {
     }
 }
 
+/// Loads a component as `inspect` does; reports and returns the exit code on failure.
+fn load(file: &std::path::Path) -> Result<(Runtime, faultline::runtime::Plugin), i32> {
+    let runtime = Runtime::new(RuntimeOptions::default()).map_err(|e| {
+        eprintln!("error: {e}");
+        super::FAILURE
+    })?;
+    let plugin = inspect(&runtime, file).map_err(|e| {
+        eprintln!("error: {}: {e}", file.display());
+        BAD_CONFIG
+    })?;
+    Ok((runtime, plugin))
+}
+
+fn sign(key: &std::path::Path, file: &std::path::Path, out: Option<PathBuf>) -> i32 {
+    use faultline::signing;
+    let (_runtime, plugin) = match load(file) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let m = &plugin.metadata;
+    let result = signing::sign(key, &plugin.digest, &m.name, &m.version).and_then(|sig| {
+        let path = out.unwrap_or_else(|| signing::signature_path(file));
+        signing::write_signature(&path, &sig).map(|()| (path, sig))
+    });
+    match result {
+        Ok((path, sig)) => {
+            println!(
+                "signed {} {} ({}) as {:?}: {}",
+                m.name,
+                m.version,
+                plugin.digest,
+                sig.signer,
+                path.display()
+            );
+            OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            BAD_CONFIG
+        }
+    }
+}
+
+fn verify(key: &std::path::Path, file: &std::path::Path, signature: Option<PathBuf>) -> i32 {
+    use faultline::signing;
+    use sha2::Digest;
+    // The bytes are checked before anything is compiled.
+    let path = signature.unwrap_or_else(|| signing::signature_path(file));
+    let checked = std::fs::read(file)
+        .map_err(|e| format!("{e}"))
+        .and_then(|bytes| {
+            let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)));
+            let public = signing::read_public(key).map_err(|e| e.to_string())?;
+            let sig = signing::read_signature(&path).map_err(|e| e.to_string())?;
+            signing::verify(&sig, &public, &digest, &sig.plugin, &sig.version)
+                .map_err(|e| e.to_string())?;
+            Ok((public, sig))
+        });
+    let (public, sig) = match checked {
+        Ok(ok) => ok,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return super::FAILURE;
+        }
+    };
+    let (_runtime, plugin) = match load(file) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let m = &plugin.metadata;
+    if let Err(e) = signing::verify(&sig, &public, &plugin.digest, &m.name, &m.version) {
+        eprintln!("error: {}: {e}", file.display());
+        return super::FAILURE;
+    }
+    println!(
+        "ok: {} {} ({}) is signed by {:?} ({})",
+        m.name,
+        m.version,
+        plugin.digest,
+        public.name,
+        public.encoded()
+    );
+    OK
+}
+
 pub fn run(cmd: Command) -> i32 {
     match cmd {
+        Command::Sign { key, file, out } => sign(&key, &file, out),
+        Command::Verify {
+            key,
+            file,
+            signature,
+        } => verify(&key, &file, signature),
         Command::New {
             name,
             role,

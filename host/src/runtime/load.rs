@@ -117,6 +117,16 @@ pub enum LoadError {
         /// Actual digest.
         actual: String,
     },
+    /// `signed_by` is set and the signature is missing or does not hold.
+    #[error("plugin {plugin:?} must be signed by {signer:?} and is refused: {reason}")]
+    Signature {
+        /// Plugin name.
+        plugin: String,
+        /// The trusted key it must be signed with.
+        signer: String,
+        /// What failed.
+        reason: String,
+    },
     /// Not a component.
     #[error(
         "plugin {plugin:?}: {source_desc} is not a WebAssembly component ({reason}); build it for wasm32-wasip2 or wrap a core module with `wasm-tools component new`"
@@ -271,6 +281,10 @@ pub struct PluginSpec<'a> {
     pub source: Source,
     /// Pinned digest (hex, with or without `sha256:`).
     pub sha256: Option<&'a str>,
+    /// The key a detached signature must verify with.
+    pub signed_by: Option<crate::signing::PublicKey>,
+    /// The signature file (default: the component's path plus `.sig`).
+    pub signature: Option<PathBuf>,
     /// Limits.
     pub limits: Limits,
     /// Whether the plugin is trusted.
@@ -489,6 +503,17 @@ impl Plugin {
                 });
             }
         }
+        // A signed plugin is checked before any of its bytes are compiled; the
+        // name and version it claims are compared with what it reports below.
+        let signed = match &spec.signed_by {
+            None => None,
+            Some(key) => Some(check_signature(
+                name,
+                &spec,
+                key,
+                &format!("sha256:{digest}"),
+            )?),
+        };
         check_component_header(&bytes).map_err(|reason| LoadError::NotAComponent {
             plugin: name.into(),
             source_desc: source_desc.clone(),
@@ -575,23 +600,89 @@ impl Plugin {
                 plugin: name.into(),
                 reason: format!("calling metadata failed: {e}"),
             })?;
+        if let Some(signed) = &signed
+            && (signed.plugin.as_str(), signed.version.as_str())
+                != (
+                    plugin.metadata.name.as_str(),
+                    plugin.metadata.version.as_str(),
+                )
+        {
+            return Err(LoadError::Signature {
+                plugin: name.into(),
+                signer: signed.signer.clone(),
+                reason: format!(
+                    "the signature is for {} {}, but the component reports {} {}",
+                    signed.plugin, signed.version, plugin.metadata.name, plugin.metadata.version
+                ),
+            });
+        }
         Ok(plugin)
     }
 }
 
+impl<'a> PluginSpec<'a> {
+    /// A trusted plugin with default limits, no pins, tables or grants.
+    pub fn new(name: &'a str, source: Source) -> PluginSpec<'a> {
+        PluginSpec {
+            name,
+            source,
+            sha256: None,
+            signed_by: None,
+            signature: None,
+            limits: Limits::default(),
+            trusted: true,
+            granted: Vec::new(),
+            allow_imports: Vec::new(),
+        }
+    }
+}
+
+/// Reads the detached signature of a `signed_by` plugin and verifies it for
+/// these bytes and the name and version it claims.
+fn check_signature(
+    name: &str,
+    spec: &PluginSpec<'_>,
+    key: &crate::signing::PublicKey,
+    digest: &str,
+) -> Result<crate::signing::SignatureFile, LoadError> {
+    let refuse = |reason: String| LoadError::Signature {
+        plugin: name.into(),
+        signer: key.name.clone(),
+        reason,
+    };
+    let path = match (&spec.signature, &spec.source) {
+        (Some(p), _) => p.clone(),
+        (None, Source::Path(p)) => crate::signing::signature_path(p),
+        (None, Source::Builtin(b)) => {
+            return Err(refuse(format!("builtin {b:?} carries no signature")));
+        }
+    };
+    let signature = crate::signing::read_signature(&path).map_err(|e| {
+        refuse(format!(
+            "{e}; the vendor signs it with `faultline plugin sign --key KEY.key {}`",
+            spec.source
+        ))
+    })?;
+    crate::signing::verify(
+        &signature,
+        key,
+        digest,
+        &signature.plugin,
+        &signature.version,
+    )
+    .map_err(|e| refuse(e.to_string()))?;
+    Ok(signature)
+}
+
 /// Loads a component file on its own (no config) for `faultline plugin inspect`.
 pub fn inspect(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadError> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("plugin");
     let spec = PluginSpec {
-        name: path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("plugin"),
-        source: Source::Path(path.to_path_buf()),
-        sha256: None,
-        limits: Limits::default(),
-        trusted: true,
-        granted: Vec::new(),
         allow_imports: GRANTABLE_IMPORTS.iter().map(|s| s.to_string()).collect(),
+        ..PluginSpec::new(name, Source::Path(path.to_path_buf()))
     };
     Plugin::load(runtime, spec, Arc::new(Tables::default()))
 }
