@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building faultline and its example plugins needs beyond a Rust
-# toolchain: the wasm32-wasip2 target, componentize-py (Python plugins) and
-# componentize-js (JavaScript plugins), at pinned versions.
+# toolchain: the wasm32-wasip2 target, componentize-py (Python plugins),
+# componentize-js (JavaScript plugins) at pinned versions, and Debian's clang,
+# lld and wasi-libc (C plugins).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
@@ -18,4 +19,12 @@ if ! python3 -c "import sentry_sdk, sys; sys.exit(sentry_sdk.VERSION != '$SENTRY
 fi
 if [ ! -x examples/plugins/js-scorer/node_modules/.bin/componentize-js ]; then
     (cd examples/plugins/js-scorer && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if ! command -v clang-14 >/dev/null || ! command -v wasm-ld-14 >/dev/null \
+    || [ ! -f /usr/lib/wasm32-wasi/libc.a ]; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get install -y -q --no-install-recommends clang-14 lld-14 wasi-libc >/dev/null \
+        || { $SUDO apt-get update -q >/dev/null \
+             && $SUDO apt-get install -y -q --no-install-recommends clang-14 lld-14 wasi-libc >/dev/null; }
 fi

@@ -43,6 +43,10 @@ fn every_example_plugin_passes_the_role_cases_and_its_own() {
     let js = js.to_str().unwrap();
     assert_all_pass(js, &shared);
     assert_all_pass(js, &repo().join("examples/plugins/js-scorer/cases"));
+    let c = faultline_testkit::c_plugin();
+    let c = c.to_str().unwrap();
+    assert_all_pass(c, &shared);
+    assert_all_pass(c, &repo().join("examples/plugins/c-scorer/cases"));
 }
 
 #[test]

@@ -1,24 +1,32 @@
-//! Plugins in Python and JavaScript, built from source, in one chain with the
+//! Plugins in Python, JavaScript and C, built from source, in chains with the
 //! Rust redactor.
 
-use faultline_testkit::{js_plugin, python_plugin};
+use faultline_testkit::{c_plugin, js_plugin, python_plugin};
 
 use crate::support::{faultline, temp_dir, write};
+
+/// `[plugins.pii]` (the Rust redactor) and `[plugins.py]` (the Python classifier).
+fn redactor_and_python() -> String {
+    format!(
+        r#"
+[plugins.pii]
+builtin = "redactor-pii"
+
+[plugins.py]
+path = "{}"
+allow_imports = ["wasi:filesystem", "wasi:sockets"]
+limits = {{ memory_mb = 128, timeout_ms = 2000 }}
+"#,
+        python_plugin().display()
+    )
+}
 
 fn polyglot_config(dir: &std::path::Path, js_config: &str) -> String {
     write(
         dir,
         "faultline.toml",
         &format!(
-            r#"
-[plugins.pii]
-builtin = "redactor-pii"
-
-[plugins.py]
-path = "{py}"
-allow_imports = ["wasi:filesystem", "wasi:sockets"]
-limits = {{ memory_mb = 128, timeout_ms = 2000 }}
-
+            r#"{head}
 [plugins.js]
 path = "{js}"
 allow_imports = ["wasi:filesystem"]
@@ -35,7 +43,7 @@ config = {{ rules = [{{ code = "BILLING.LEDGER", category = ["billing", "ledger"
 plugin = "js"
 config = {js_config}
 "#,
-            py = python_plugin().display(),
+            head = redactor_and_python(),
             js = js_plugin().display(),
         ),
     )
@@ -119,4 +127,63 @@ fn a_python_component_is_refused_without_its_grant() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_c_scorer_runs_after_the_rust_redactor_and_the_python_classifier() {
+    let dir = temp_dir("polyglot-c");
+    let config = write(
+        &dir,
+        "faultline.toml",
+        &format!(
+            r#"{head}
+[plugins.c]
+path = "{c}"
+allow_imports = ["wasi:filesystem"]
+trust = "untrusted"
+
+[[chains.default.stages]]
+plugin = "pii"
+
+[[chains.default.stages]]
+plugin = "py"
+config = {{ rules = [{{ code = "PAY.DECLINED", category = ["payments"], message = "declined" }}] }}
+
+[[chains.default.stages]]
+plugin = "c"
+"#,
+            head = redactor_and_python(),
+            c = c_plugin().display(),
+        ),
+    );
+    let input = r#"{"message": "card declined for ann@example.com", "transaction": "POST /checkout", "level": "error", "user": {"id": "u1"}}"#;
+    let run = faultline(&["process", "--config", &config], &format!("{input}\n"));
+    // Untrusted plugins get no WASI beyond what the host allows everyone.
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("untrusted and cannot be granted"),
+        "{}",
+        run.stderr
+    );
+    let trusted = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("trust = \"untrusted\"\n", "");
+    std::fs::write(&config, trusted).unwrap();
+    let run = faultline(&["process", "--config", &config], &format!("{input}\n"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = &run.lines()[0];
+    assert_eq!(out["message"], "card declined for [email]");
+    assert_eq!(out["classification"]["code"], "PAY.DECLINED");
+    assert_eq!(
+        out["impact"]["score"], 65,
+        "error 45 + checkout 15 + user 5: {out}"
+    );
+    assert_eq!(out["impact"]["factors"][1]["detail"], "a critical flow");
+    let stages: Vec<&str> = out["provenance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["redactor-pii", "python-classifier", "c-scorer"]);
 }

@@ -155,6 +155,27 @@ pub fn js_plugin() -> PathBuf {
         .clone()
 }
 
+/// The C scorer in `examples/plugins/c-scorer`, built by its build script
+/// (clang for wasm32-wasi and tools/c-component), once per process and only
+/// when its source changed.
+pub fn c_plugin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let source = repo().join("examples/plugins/c-scorer");
+            let out = repo().join("target/plugins/polyglot/c_scorer.wasm");
+            let mut cmd = Command::new(source.join("build.sh"));
+            cmd.arg(&out);
+            build_if_stale(
+                &out,
+                &source,
+                cmd,
+                "run scripts/setup.sh to install clang-14, lld-14 and wasi-libc",
+            )
+        })
+        .clone()
+}
+
 /// The number after `name` on a benchmark's command line, or `default`.
 pub fn bench_arg(name: &str, default: f64) -> f64 {
     let args: Vec<String> = std::env::args().collect();
