@@ -1,4 +1,4 @@
-//! The only `bindgen!` of the host: types and exports of `faultline:plugin@0.1.0`.
+//! Types and exports of `faultline:plugin@0.1.0`, generated from `wit/`.
 //! The WIT's `///` comments are the documentation of what is generated here.
 #![allow(missing_docs)]
 
