@@ -1,0 +1,136 @@
+//! The redactor against the reference: `redactor-pii` and Sentry Relay's PII
+//! scrubber on the same labelled corpus, in the same run. Prints figures,
+//! asserts nothing.
+//!
+//! `cargo bench -p faultline --bench relay [-- --seconds S]`
+//!
+//! Installs the `sentry-relay` package from PyPI (Relay's Rust core behind a
+//! Python FFI) when it is missing, and runs `scripts/relay_scrub.py`, which
+//! calls `pii_strip_event` with Sentry's default data-scrubbing settings
+//! converted by `convert_datascrubbing_config`. Both sides are timed from
+//! event JSON text in to scrubbed event JSON text out, on one thread.
+
+use std::process::Command;
+use std::time::Instant;
+
+use faultline::Pipeline;
+use faultline::chain::{Disposition, output};
+use faultline::config::Config;
+use faultline_testkit::corpus::{Labelled, labelled, score};
+use faultline_testkit::{bench_arg, repo};
+
+const RELAY: &str = "sentry-relay==0.10.1";
+
+fn ensure_relay() {
+    let present = Command::new("python3")
+        .args(["-c", "import sentry_relay.processing"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !present {
+        println!("installing {RELAY} from PyPI");
+        let status = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                RELAY,
+            ])
+            .status()
+            .expect("running pip");
+        assert!(status.success(), "pip install {RELAY} failed");
+    }
+}
+
+fn report(name: &str, corpus: &[Labelled], outputs: &[String], rate: f64) {
+    let s = score(corpus, outputs);
+    println!(
+        "  {name:<13} {rate:>10.0} events/s   recall {:.4} ({}/{})   keep-rate {:.4} ({}/{})",
+        s.recall(),
+        s.redacted,
+        s.pii,
+        s.keep_rate(),
+        s.kept,
+        s.lookalikes
+    );
+    let mut missed: Vec<&str> = s.missed.iter().map(|(kind, _)| *kind).collect();
+    missed.sort();
+    missed.dedup();
+    if !missed.is_empty() {
+        println!("  {:<13} missed kinds: {}", "", missed.join(", "));
+    }
+}
+
+fn main() {
+    let seconds = bench_arg("--seconds", 3.0);
+    ensure_relay();
+    let corpus = labelled(600, 7);
+    let dir = repo().join("target/bench-relay");
+    std::fs::create_dir_all(&dir).unwrap();
+    let events_path = dir.join("corpus.ndjson");
+    let texts: Vec<String> = corpus.iter().map(|c| c.event.to_string()).collect();
+    std::fs::write(&events_path, texts.join("\n") + "\n").unwrap();
+
+    // faultline: parse, run the redactor stage, serialize the result.
+    let config = Config::parse(
+        "[plugins.pii]\nbuiltin = \"redactor-pii\"\n[[chains.default.stages]]\nplugin = \"pii\"\n",
+        "pii.toml",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let mut pipeline = Pipeline::build(&config).unwrap();
+    let chain = pipeline.chains.get_mut("default").unwrap();
+    let mut run = |text: &str| -> String {
+        let json: serde_json::Value = serde_json::from_str(text).unwrap();
+        match chain.run(faultline::event::from_json(&json).unwrap()) {
+            Disposition::Processed(p) => output::processed_json(&p).to_string(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let ours: Vec<String> = texts.iter().map(|t| run(t)).collect();
+    let start = Instant::now();
+    let mut done = 0usize;
+    while start.elapsed().as_secs_f64() < seconds {
+        for t in &texts {
+            std::hint::black_box(run(t));
+        }
+        done += texts.len();
+    }
+    let our_rate = done as f64 / start.elapsed().as_secs_f64();
+
+    // Relay, in a Python process.
+    let relay_out = dir.join("relay.ndjson");
+    let result = Command::new("python3")
+        .arg(repo().join("scripts/relay_scrub.py"))
+        .arg(&events_path)
+        .arg(&relay_out)
+        .arg(seconds.to_string())
+        .output()
+        .expect("running scripts/relay_scrub.py");
+    assert!(
+        result.status.success(),
+        "relay_scrub.py failed: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let timing: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let relay_rate = timing["events"].as_f64().unwrap() / timing["seconds"].as_f64().unwrap();
+    let relay: Vec<String> = std::fs::read_to_string(&relay_out)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+
+    println!(
+        "PII scrubbing, labelled corpus of {} events ({} items of personal data, {} look-alikes), one thread:",
+        corpus.len(),
+        corpus.iter().map(|c| c.pii.len()).sum::<usize>(),
+        corpus.iter().map(|c| c.keep.len()).sum::<usize>()
+    );
+    report("redactor-pii", &corpus, &ours, our_rate);
+    report("Relay", &corpus, &relay, relay_rate);
+    println!(
+        "  ratio: redactor-pii processes {:.1}x the events/s of Relay",
+        our_rate / relay_rate
+    );
+}
