@@ -71,10 +71,16 @@ bool exports_faultline_plugin_scorer_score(exports_faultline_plugin_scorer_event
                                            exports_faultline_plugin_scorer_classification_t *maybe_classification,
                                            exports_faultline_plugin_scorer_impact_t *ret,
                                            exports_faultline_plugin_scorer_plugin_error_t *err) {
-  (void)err;
   static const double level_points[] = {0, 5, 20, 45, 70};
   static const char *level_names[] = {"level debug", "level info", "level warning", "level error", "level fatal"};
   factor_t *factors = calloc(4, sizeof(factor_t));
+  if (factors == NULL) {
+    exports_faultline_plugin_scorer_event_free(event);
+    if (maybe_classification) exports_faultline_plugin_scorer_classification_free(maybe_classification);
+    err->tag = FAULTLINE_PLUGIN_TYPES_PLUGIN_ERROR_INTERNAL;
+    scorer_plugin_string_dup(&err->val.internal, "out of memory");
+    return false;
+  }
   double total = 0;
   total += add(&factors[0], "level", level_points[event->level], level_names[event->level]);
 
