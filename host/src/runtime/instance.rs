@@ -196,6 +196,13 @@ impl Instance {
         })
     }
 
+    /// Instantiates `plugin` without calling `configure`: for measuring the
+    /// instantiation alone. Calling such an instance's role export is a plugin error.
+    #[doc(hidden)]
+    pub fn unconfigured(plugin: Arc<Plugin>) -> Result<Instance, CallError> {
+        Self::instantiate(plugin)
+    }
+
     /// Instantiates `plugin` and calls `configure` with the stage's config as JSON.
     pub fn new(plugin: Arc<Plugin>, config_json: &str) -> Result<Instance, CallError> {
         let mut inst = Self::instantiate(plugin)?;
