@@ -746,3 +746,26 @@ fn bad_http_input_is_refused_alone_with_a_reason() {
     assert!(future["timestamp"].as_str().unwrap() < "2100", "{future}");
     assert_eq!(server.get("/healthz").0, 200, "the server is still up");
 }
+
+#[test]
+fn http2_with_prior_knowledge_is_served() {
+    let dir = temp_dir("serve-h2");
+    let server = start(&dir, &[], None);
+    let out = Command::new("curl")
+        .args(["--http2-prior-knowledge", "-sS", "-X", "POST"])
+        .args(["-H", &format!("Authorization: Bearer {}", server.key)])
+        .args(["-H", "Content-Type: application/json"])
+        .args(["--data-binary", r#"{"message": "over h2"}"#])
+        .args(["-w", "\n%{http_version} %{http_code}"])
+        .arg(format!("http://{}/api/v1/events", server.addr))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.ends_with("\n2 200"),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(body["accepted"], 1);
+}

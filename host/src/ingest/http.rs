@@ -9,7 +9,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use serde_json::{Value as Json, json};
 
 use super::auth::{Denied, KeyEntry, Keys, Role};
@@ -829,10 +829,14 @@ pub async fn run(state: Arc<ServerState>) -> Result<(), ServeError> {
                 let state = state.clone();
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |req| traced(state.clone(), req));
-                    let conn = hyper::server::conn::http1::Builder::new()
+                    // HTTP/1.1, and HTTP/2 with prior knowledge (h2c).
+                    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    builder
+                        .http1()
                         .timer(TokioTimer::new())
-                        .header_read_timeout(std::time::Duration::from_secs(30))
-                        .serve_connection(TokioIo::new(stream), service);
+                        .header_read_timeout(std::time::Duration::from_secs(30));
+                    builder.http2().timer(TokioTimer::new());
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
                     if let Err(e) = conn.await {
                         tracing::debug!("connection ended: {e}");
                     }
