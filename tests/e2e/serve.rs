@@ -769,3 +769,31 @@ fn http2_with_prior_knowledge_is_served() {
     let body: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(body["accepted"], 1);
 }
+
+#[test]
+fn sigterm_closes_idle_keep_alive_connections() {
+    let dir = temp_dir("serve-keepalive");
+    let server = start(&dir, &[], None);
+    // A client that keeps its connection open after a request, as SDKs do.
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(25)))
+        .unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = stream.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    // The server closes the idle connection instead of waiting for the client.
+    let closed = stream.read(&mut buf);
+    assert!(
+        matches!(closed, Ok(0)),
+        "the idle connection was not closed: {closed:?}"
+    );
+    assert!(server.terminate().success());
+}

@@ -819,6 +819,9 @@ pub async fn run(state: Arc<ServerState>) -> Result<(), ServeError> {
         },
     )?;
     let mut connections = tokio::task::JoinSet::new();
+    // On shutdown, idle keep-alive connections are closed and busy ones
+    // finish their requests first.
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -827,16 +830,16 @@ pub async fn run(state: Arc<ServerState>) -> Result<(), ServeError> {
                     Err(e) => { tracing::warn!("accept failed: {e}"); continue; }
                 };
                 let state = state.clone();
+                let service = hyper::service::service_fn(move |req| traced(state.clone(), req));
+                // HTTP/1.1, and HTTP/2 with prior knowledge (h2c).
+                let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                builder
+                    .http1()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(std::time::Duration::from_secs(30));
+                builder.http2().timer(TokioTimer::new());
+                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
                 connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |req| traced(state.clone(), req));
-                    // HTTP/1.1, and HTTP/2 with prior knowledge (h2c).
-                    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    builder
-                        .http1()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(std::time::Duration::from_secs(30));
-                    builder.http2().timer(TokioTimer::new());
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
                     if let Err(e) = conn.await {
                         tracing::debug!("connection ended: {e}");
                     }
@@ -860,7 +863,10 @@ pub async fn run(state: Arc<ServerState>) -> Result<(), ServeError> {
     }
     println!("faultline draining: no new connections; finishing requests in flight");
     drop(listener);
-    let drain = async { while connections.join_next().await.is_some() {} };
+    let drain = async {
+        graceful.shutdown().await;
+        while connections.join_next().await.is_some() {}
+    };
     if tokio::time::timeout(std::time::Duration::from_secs(30), drain)
         .await
         .is_err()
