@@ -442,6 +442,29 @@ fn cli_reads_from_the_server_or_the_data_directory() {
         "{}",
         remote.stdout
     );
+    let day = [
+        "--since",
+        "2026-11-25T00:00:00Z",
+        "--until",
+        "2026-11-25T23:59:59Z",
+    ];
+    let mut args = vec![
+        "stats",
+        "--url",
+        &url,
+        "--key",
+        &server.key,
+        "--by",
+        "level",
+    ];
+    args.extend(day);
+    let stats = crate::support::faultline(&args, "");
+    assert_eq!(stats.code, 0, "{}", stats.stderr);
+    assert!(
+        stats.stdout.contains("2026-11-25T10:15") && stats.stdout.contains("error=1"),
+        "{}",
+        stats.stdout
+    );
     let wrong = crate::support::faultline(&["events", "--url", &url, "--key", "nope"], "");
     assert_eq!(wrong.code, 1);
     assert!(wrong.stderr.contains("401"), "{}", wrong.stderr);
@@ -510,6 +533,13 @@ fn cli_reads_from_the_server_or_the_data_directory() {
         "",
     );
     assert_eq!(reopen.code, 0, "{}", reopen.stderr);
+    let mut args = vec!["stats", "--data-dir", dir.to_str().unwrap(), "--json"];
+    args.extend(day);
+    let local_stats = crate::support::faultline(&args, "");
+    assert_eq!(local_stats.code, 0, "{}", local_stats.stderr);
+    let first: Value = serde_json::from_str(local_stats.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["minute"], "2026-11-25T10:15:00.000000Z");
+    assert_eq!(first["total"], 1);
 }
 
 #[test]

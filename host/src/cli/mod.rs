@@ -92,6 +92,23 @@ enum Command {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Per-minute event counts (the last hour by default).
+    Stats {
+        #[command(flatten)]
+        source: read::Source,
+        /// Break counts down by service, category or level (default: totals only).
+        #[arg(long, default_value = "total")]
+        by: String,
+        /// From (RFC 3339 or seconds since the epoch).
+        #[arg(long)]
+        since: Option<String>,
+        /// Until (RFC 3339 or seconds since the epoch).
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this project.
+        #[arg(long)]
+        project: Option<String>,
+    },
     /// Changes an issue's status.
     Issue {
         #[command(flatten)]
@@ -206,6 +223,13 @@ pub fn main() -> i32 {
             sort,
         } => read::issues(source, status, sort),
         Command::Issue { source, command } => read::issue(source, command),
+        Command::Stats {
+            source,
+            by,
+            since,
+            until,
+            project,
+        } => read::stats(source, by, since, until, project),
         Command::Keygen { name, dir } => match faultline::signing::keygen(&dir, &name) {
             Ok(public) => {
                 let at = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();

@@ -281,6 +281,98 @@ pub fn issues(source: Source, status: Option<String>, sort: String) -> i32 {
     OK
 }
 
+/// `faultline stats`: per-minute counts, as `GET /api/v1/stats` gives them.
+pub fn stats(
+    source: Source,
+    by: String,
+    since: Option<String>,
+    until: Option<String>,
+    project: Option<String>,
+) -> i32 {
+    let by_kind = match faultline::storage::StatsBy::parse(&by) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: --{e}");
+            return BAD_CONFIG;
+        }
+    };
+    let mut times = [None, None];
+    for (slot, (flag, value)) in times
+        .iter_mut()
+        .zip([("--since", &since), ("--until", &until)])
+    {
+        if let Some(v) = value {
+            match faultline::event::parse_time(v) {
+                Some(t) => *slot = Some(t),
+                None => {
+                    eprintln!("error: {flag} {v:?} is not RFC 3339 or seconds since the epoch");
+                    return BAD_CONFIG;
+                }
+            }
+        }
+    }
+    let buckets: Vec<Json> = if source.url.is_some() {
+        let mut query = vec![format!("by={by}")];
+        for (name, value) in [("since", &since), ("until", &until), ("project", &project)] {
+            if let Some(v) = value {
+                query.push(format!(
+                    "{name}={}",
+                    form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+                ));
+            }
+        }
+        match remote(
+            &source,
+            "GET",
+            &format!("/api/v1/stats?{}", query.join("&")),
+            None,
+        ) {
+            Ok(v) => v["buckets"].as_array().cloned().unwrap_or_default(),
+            Err(e) => return fail(e),
+        }
+    } else {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let until = times[1].unwrap_or(now);
+        let since = times[0].unwrap_or(until - 3600.0);
+        match local(&source).and_then(|s| {
+            s.stats(since, until, by_kind, project.as_deref())
+                .map_err(|e| e.to_string())
+        }) {
+            Ok(b) => b
+                .into_iter()
+                .map(|b| serde_json::to_value(b).expect("buckets serialize"))
+                .collect(),
+            Err(e) => return fail(e),
+        }
+    };
+    if source.json {
+        for b in &buckets {
+            println!("{b}");
+        }
+        return OK;
+    }
+    println!("{:<20}  {:>6}  counts", "minute (UTC)", "events");
+    for b in &buckets {
+        let counts = b["counts"]
+            .as_object()
+            .map(|c| {
+                c.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        println!(
+            "{:<20}  {:>6}  {counts}",
+            b["minute"].as_str().unwrap_or("").get(..16).unwrap_or(""),
+            b["total"]
+        );
+    }
+    OK
+}
+
 /// `faultline issue resolve|ignore|unresolve ID`
 pub fn issue(source: Source, command: IssueCommand) -> i32 {
     let (id, status) = match command {
