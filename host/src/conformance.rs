@@ -284,6 +284,17 @@ fn verdict(runtime: &Runtime, source: &Source, name: &str, case: &Case) -> (Verd
         return (Verdict::Skipped(format!("for {role}s")), None);
     }
     let role = plugin.role;
+    // Parsed once: an event without an id or time gets new ones per parse.
+    // A case whose event is not valid is a broken case, whatever it expects.
+    let event = match crate::event::from_json(&case.event) {
+        Ok(e) => e,
+        Err(e) => {
+            return (
+                Verdict::Fail(vec![format!("the case's event is not valid: {e}")]),
+                None,
+            );
+        }
+    };
     let def = ChainDef {
         stages: vec![StageDef {
             plugin: "under-test".into(),
@@ -310,9 +321,6 @@ fn verdict(runtime: &Runtime, source: &Source, name: &str, case: &Case) -> (Verd
             other => other.to_string(),
         })
         .and_then(|mut chain| {
-            // Parsed once: an event without an id or time gets new ones per parse.
-            let event = crate::event::from_json(&case.event)
-                .map_err(|e| format!("the case's event: {e}"))?;
             let first = run_once(&mut chain, &event)?;
             let again = run_once(&mut chain, &event);
             Ok((crate::event::to_json(&event), first, again))

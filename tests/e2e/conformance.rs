@@ -94,6 +94,21 @@ fn failures_are_shown_with_what_differed() {
     );
     assert!(out.contains("0 passed, 2 failed, 1 skipped"), "{out}");
 
+    // A case whose event is not valid fails as a broken case, even when it
+    // expects an error.
+    let broken = temp_dir("conformance-broken");
+    write(
+        &broken,
+        "bad-event.json",
+        r#"{"event": {"level": 7}, "expect_error": ""}"#,
+    );
+    let (code, out) = plugin_test(hostile, &broken);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the case's event is not valid: field `level`"),
+        "{out}"
+    );
+
     // Bad case files and directories are usage errors.
     write(
         &dir,
