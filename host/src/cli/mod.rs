@@ -34,22 +34,26 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Runs the HTTP server: ingest, chain, durable storage, read API.
+    #[command(display_order = 1)]
     Serve(serve::Args),
     /// Runs NDJSON events through a chain and writes NDJSON results (no server, no store).
+    #[command(display_order = 2)]
     Process(process::Args),
     /// Validates a config: syntax, plugins, worlds, imports, stage configs, ordering policy.
+    #[command(display_order = 3)]
     Check {
         /// The config file.
         #[arg(long)]
         config: PathBuf,
     },
     /// Plugin tools.
-    #[command(subcommand)]
+    #[command(display_order = 4, subcommand)]
     Plugin(plugin::Command),
     /// Inspects and replays the dead-letter quarantine.
-    #[command(subcommand, name = "dead-letter")]
+    #[command(display_order = 9, subcommand, name = "dead-letter")]
     DeadLetter(dead_letter::Command),
     /// Lists stored events, newest first.
+    #[command(display_order = 5)]
     Events {
         #[command(flatten)]
         source: read::Source,
@@ -60,6 +64,7 @@ enum Command {
         filters: read::EventFilters,
     },
     /// Lists issues.
+    #[command(display_order = 6)]
     Issues {
         #[command(flatten)]
         source: read::Source,
@@ -71,7 +76,7 @@ enum Command {
         sort: String,
     },
     /// Creates an API key and prints it with the `[[keys]]` entry that grants it.
-    #[command(name = "api-key")]
+    #[command(display_order = 10, name = "api-key")]
     ApiKey {
         /// Who holds the key (shown in the audit log).
         #[arg(long)]
@@ -84,6 +89,7 @@ enum Command {
         projects: Vec<String>,
     },
     /// Makes an ed25519 key pair for signing plugins: NAME.key (secret) and NAME.pub.
+    #[command(display_order = 11)]
     Keygen {
         /// The key's name (the vendor's), as operators will write it in `signed_by`.
         #[arg(long)]
@@ -93,6 +99,7 @@ enum Command {
         dir: PathBuf,
     },
     /// Per-minute event counts (the last hour by default).
+    #[command(display_order = 8)]
     Stats {
         #[command(flatten)]
         source: read::Source,
@@ -110,6 +117,7 @@ enum Command {
         project: Option<String>,
     },
     /// Changes an issue's status.
+    #[command(display_order = 7)]
     Issue {
         #[command(flatten)]
         source: read::Source,

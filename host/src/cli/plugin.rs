@@ -9,6 +9,7 @@ use super::{BAD_CONFIG, OK};
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Signs a component (its digest, name and version) with a key from `faultline keygen`.
+    #[command(display_order = 4)]
     Sign {
         /// The secret key file (`NAME.key`).
         #[arg(long)]
@@ -20,6 +21,7 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Checks a component's signature against a public key.
+    #[command(display_order = 5)]
     Verify {
         /// The public key file (`NAME.pub`, or the `NAME.key` itself).
         #[arg(long)]
@@ -31,6 +33,7 @@ pub enum Command {
         signature: Option<PathBuf>,
     },
     /// Writes a buildable plugin project: source, WIT, build script and golden cases.
+    #[command(display_order = 1)]
     New {
         /// Plugin name (lowercase letters, digits, dashes); also the project directory.
         name: String,
@@ -45,6 +48,7 @@ pub enum Command {
         dir: Option<PathBuf>,
     },
     /// Runs golden cases (`*.json` under DIR) against a component and prints a pass/fail table.
+    #[command(display_order = 2)]
     Test {
         /// The component, or `builtin:NAME` for a first-party plugin.
         file: String,
@@ -56,6 +60,7 @@ pub enum Command {
         show: bool,
     },
     /// Prints a component's role, WIT version, metadata, imports, exports, size and digest.
+    #[command(display_order = 3)]
     Inspect {
         /// The component.
         file: PathBuf,
