@@ -775,6 +775,32 @@ fn bad_http_input_is_refused_alone_with_a_reason() {
     let (_, future) = server.get(&format!("/api/v1/events/{}", ids[1]));
     assert!(future["timestamp"].as_str().unwrap() < "2100", "{future}");
     assert_eq!(server.get("/healthz").0, 200, "the server is still up");
+
+    // The per-event limit: an oversized event in a batch fails alone (native),
+    // or refuses the request with 413 and X-Sentry-Error (Sentry).
+    let dir = temp_dir("serve-event-limit");
+    let server = start(&dir, &["--max-event-kb", "1"], None);
+    let big = "x".repeat(1500);
+    let (status, body) = server.post(&format!(
+        "{{\"message\": \"small\"}}\n{{\"message\": \"{big}\"}}\n"
+    ));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 1);
+    assert_eq!(body["errors"][0]["index"], 1);
+    let error = body["errors"][0]["error"].as_str().unwrap();
+    assert!(error.contains("more than the limit of 1024"), "{error}");
+    let (status, headers, _) = raw_request(
+        &server.addr,
+        "POST",
+        &format!("/api/1/store/?sentry_key={}", server.dsn_key()),
+        &[],
+        format!("{{\"message\": \"{big}\"}}").as_bytes(),
+    );
+    assert_eq!(status, 413);
+    assert!(
+        headers.contains("x-sentry-error: event 0 is larger than 1024 bytes"),
+        "{headers}"
+    );
 }
 
 #[test]

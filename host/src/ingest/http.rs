@@ -130,30 +130,41 @@ const EVENT_TYPES: &[&str] = &[
     "application/x-jsonlines",
 ];
 
+/// An event as sent and its size in bytes.
+type SizedEvent = (Json, usize);
+
 /// Splits a body into events: one JSON object, a JSON array, or NDJSON, in
-/// which a line that is not UTF-8 or not JSON fails alone.
-fn split_events(body: &[u8]) -> Result<Vec<Result<Json, String>>, String> {
+/// which a line that is not UTF-8 or not JSON fails alone. Each event comes
+/// with its size as sent, for the per-event limit.
+fn split_events(body: &[u8]) -> Result<Vec<Result<SizedEvent, String>>, String> {
     let start = body.iter().position(|b| !b.is_ascii_whitespace());
     match start.map(|i| body[i]) {
         None => {
             Err("the body is empty; send a JSON event, a JSON array of events, or NDJSON".into())
         }
-        Some(b'[') => match serde_json::from_slice::<Vec<Json>>(body) {
-            Ok(items) => Ok(items.into_iter().map(Ok).collect()),
+        Some(b'[') => match serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(body) {
+            Ok(items) => Ok(items
+                .into_iter()
+                .map(|raw| {
+                    serde_json::from_str(raw.get())
+                        .map(|v| (v, raw.get().len()))
+                        .map_err(|e| format!("invalid JSON: {e}"))
+                })
+                .collect()),
             Err(e) => Err(format!("invalid JSON array: {e}")),
         },
         Some(_) => {
             if let Ok(one) = serde_json::from_slice::<Json>(body) {
-                return Ok(vec![Ok(one)]);
+                return Ok(vec![Ok((one, body.trim_ascii().len()))]);
             }
             Ok(body
                 .split(|b| *b == b'\n')
                 .filter(|l| !l.trim_ascii().is_empty())
                 .map(|line| match std::str::from_utf8(line) {
                     Err(e) => Err(format!("the line is not UTF-8: {e}")),
-                    Ok(text) => {
-                        serde_json::from_str::<Json>(text).map_err(|e| format!("invalid JSON: {e}"))
-                    }
+                    Ok(text) => serde_json::from_str::<Json>(text)
+                        .map(|v| (v, text.trim().len()))
+                        .map_err(|e| format!("invalid JSON: {e}")),
                 })
                 .collect())
         }
@@ -214,8 +225,7 @@ async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
     let mut errors = Vec::new();
     let mut events = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
-        let parsed = item.and_then(|v| {
-            let size = v.to_string().len();
+        let parsed = item.and_then(|(v, size)| {
             if size > state.options.max_event_bytes {
                 return Err(format!(
                     "event is {size} bytes, more than the limit of {}",
@@ -392,7 +402,7 @@ async fn sentry_ingest(
         }
     } else {
         match serde_json::from_slice::<Json>(&body) {
-            Ok(v) => vec![v],
+            Ok(v) => vec![(v, body.len())],
             Err(e) => return sentry_error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
         }
     };
@@ -412,8 +422,8 @@ async fn sentry_ingest(
         }
     }
     let mut events = Vec::new();
-    for (i, raw) in raw_events.iter().enumerate() {
-        if raw.to_string().len() > state.options.max_event_bytes {
+    for (i, (raw, size)) in raw_events.iter().enumerate() {
+        if *size > state.options.max_event_bytes {
             return sentry_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(

@@ -72,8 +72,9 @@ pub fn decode(encoding: Option<&str>, body: &[u8], limit: usize) -> Result<Vec<u
 pub struct Envelope {
     /// The envelope header.
     pub header: Json,
-    /// `event` items, with the header's `event_id` applied.
-    pub events: Vec<Json>,
+    /// `event` items, with the header's `event_id` applied, and each
+    /// payload's size in bytes as sent.
+    pub events: Vec<(Json, usize)>,
     /// Items of other types, skipped.
     pub skipped: Vec<String>,
 }
@@ -139,7 +140,7 @@ pub fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
             ) {
                 obj.insert("event_id".into(), id);
             }
-            envelope.events.push(event);
+            envelope.events.push((event, payload.len()));
         } else {
             envelope.skipped.push(kind.to_string());
         }
@@ -177,10 +178,11 @@ mod tests {
         let env = parse_envelope(&body).unwrap();
         assert_eq!(env.events.len(), 2);
         assert_eq!(
-            env.events[0]["event_id"], "9ec79c33ec9942ab8353589fcb2e04dc",
+            env.events[0].0["event_id"], "9ec79c33ec9942ab8353589fcb2e04dc",
             "the header's event_id wins"
         );
-        assert_eq!(env.events[1]["message"], "two");
+        assert_eq!(env.events[0].1, event.len(), "sizes are as sent");
+        assert_eq!(env.events[1].0["message"], "two");
         assert_eq!(env.skipped, vec!["session"]);
         let truncated = parse_envelope(b"{}\n{\"type\":\"event\",\"length\":50}\n{}").unwrap_err();
         assert!(truncated.contains("truncated"), "{truncated}");
