@@ -180,6 +180,23 @@ pub enum Applied {
     Updated,
 }
 
+/// An entry as logged, and for an event its document as stored. The
+/// document is serialized once: the log record embeds the same bytes.
+fn log_record(entry: &Entry) -> (Vec<u8>, Option<Vec<u8>>) {
+    let Entry::Event { project, doc } = entry else {
+        return (serde_json::to_vec(entry).expect("entries serialize"), None);
+    };
+    let doc = serde_json::to_vec(doc).expect("documents serialize");
+    // `Entry`'s serde form: {"kind":"event","project":…,"doc":…}
+    let mut payload = Vec::with_capacity(doc.len() + project.len() + 40);
+    payload.extend_from_slice(br#"{"kind":"event","project":"#);
+    serde_json::to_writer(&mut payload, project).expect("strings serialize");
+    payload.extend_from_slice(br#","doc":"#);
+    payload.extend_from_slice(&doc);
+    payload.push(b'}');
+    (payload, Some(doc))
+}
+
 /// Acknowledgement callback of one write.
 pub type Ack = Box<dyn FnOnce(Result<Applied, String>) + Send>;
 
@@ -626,11 +643,7 @@ impl Store for Storage {
     fn write(&self, entry: Entry, ack: Ack) -> Result<(), StorageError> {
         // Serialized here, on the caller's (worker's) thread, so the single
         // writer thread only appends, syncs and applies.
-        let payload = serde_json::to_vec(&entry).expect("entries serialize");
-        let doc = match &entry {
-            Entry::Event { doc, .. } => Some(serde_json::to_vec(doc).expect("documents serialize")),
-            _ => None,
-        };
+        let (payload, doc) = log_record(&entry);
         let writer = self.writer.lock().expect("writer lock");
         let writer = writer.as_ref().ok_or(StorageError::Closed)?;
         match writer.try_send(Job {
@@ -759,5 +772,36 @@ impl Store for Storage {
 impl Drop for Storage {
     fn drop(&mut self) {
         let _ = self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_log_record_is_the_entry_with_its_document_serialized_once() {
+        let entry = Entry::Event {
+            project: "p\"1".into(),
+            doc: serde_json::json!({"event_id": "e1", "message": "hi \u{1F4B3}", "tags": {"a": "b"}}),
+        };
+        let (payload, doc) = log_record(&entry);
+        let logged: Entry = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(
+            serde_json::to_value(&logged).unwrap(),
+            serde_json::to_value(&entry).unwrap()
+        );
+        let Entry::Event { doc: original, .. } = &entry else {
+            unreachable!()
+        };
+        assert_eq!(doc.unwrap(), serde_json::to_vec(original).unwrap());
+        let audit = Entry::Audit {
+            actor: "a".into(),
+            action: "b".into(),
+            detail: "c".into(),
+        };
+        let (payload, doc) = log_record(&audit);
+        assert!(doc.is_none());
+        assert_eq!(payload, serde_json::to_vec(&audit).unwrap());
     }
 }
