@@ -46,11 +46,6 @@ impl Router {
             .or_else(|| self.by_project.get(project).map(String::as_str))
             .unwrap_or(&self.fallback)
     }
-
-    /// The chain events fall back to.
-    pub fn fallback(&self) -> &str {
-        &self.fallback
-    }
 }
 
 #[cfg(test)]

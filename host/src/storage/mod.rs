@@ -225,7 +225,6 @@ struct Trees {
 /// The store: reads go straight to sled, writes through the log and the writer thread.
 pub struct Storage {
     trees: Trees,
-    dir: PathBuf,
     writer: Mutex<Option<SyncSender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -541,15 +540,9 @@ impl Storage {
             .map_err(io_err(dir))?;
         Ok(Storage {
             trees,
-            dir: dir.to_path_buf(),
             writer: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
         })
-    }
-
-    /// The data directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 
