@@ -164,6 +164,11 @@ impl Runtime {
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.consume_fuel(options.fuel);
+        // `FAULTLINE_PROFILE=perfmap` writes /tmp/perf-PID.map so `perf report`
+        // names the plugins' compiled functions.
+        if std::env::var_os("FAULTLINE_PROFILE").is_some_and(|v| v == "perfmap") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(options.max_instances);
         pool.total_core_instances(options.max_instances * 4);

@@ -5,6 +5,7 @@
 use std::net::Ipv6Addr;
 
 use regex::Regex;
+use regex_automata::{Input, meta};
 use serde::Deserialize;
 
 /// The kinds of data the redactor recognises.
@@ -65,11 +66,11 @@ impl Kind {
     }
 }
 
-type Check = fn(&str) -> bool;
+pub(crate) type Check = fn(&str) -> bool;
 
 /// Patterns in priority order: where two start at the same place, the first wins.
 /// A pattern with a capture group redacts only that group (the secret, not its key).
-const PATTERNS: &[(Kind, &str, Option<Check>)] = &[
+pub(crate) const PATTERNS: &[(Kind, &str, Option<Check>)] = &[
     (
         Kind::PrivateKey,
         r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----(?s:.*?)(?:-----END (?:[A-Z]+ )*PRIVATE KEY-----|$)",
@@ -148,76 +149,171 @@ pub struct Finding {
     pub kind: Kind,
 }
 
-/// All detectors compiled into one regex.
+/// What one pass over a value's bytes tells about which detectors could match
+/// it: every pattern above needs at least one of these (a digit run, an `@`, a
+/// `:` or `=`, white space, ...), and most strings in an event (function and
+/// module names, file names, plain words) have none that an enabled detector
+/// needs, so the regex never runs on them.
+#[derive(Debug, Default)]
+struct Shape {
+    len: usize,
+    digits: usize,
+    colons: usize,
+    dashes: usize,
+    at: bool,
+    equals: bool,
+    space: bool,
+    /// An ASCII capital, `_` or `-`: every API key pattern has one.
+    key_mark: bool,
+    /// `eyJ`, how every JWT starts.
+    jwt_start: bool,
+    /// Any byte outside ASCII: Unicode white space and case folding
+    /// (`(?i:token)` matches the Kelvin sign) make no cheap test safe, so such
+    /// values always go to the regex.
+    non_ascii: bool,
+}
+
+impl Shape {
+    fn of(value: &str) -> Shape {
+        let bytes = value.as_bytes();
+        let mut s = Shape {
+            len: bytes.len(),
+            ..Shape::default()
+        };
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'0'..=b'9' => s.digits += 1,
+                b':' => s.colons += 1,
+                b'-' => {
+                    s.dashes += 1;
+                    s.key_mark = true;
+                }
+                b'@' => s.at = true,
+                b'=' => s.equals = true,
+                b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c' => s.space = true,
+                b'_' => s.key_mark = true,
+                b'A'..=b'Z' => {
+                    s.key_mark = true;
+                    if b == b'J' && i >= 2 && &bytes[i - 2..i] == b"ey" {
+                        s.jwt_start = true;
+                    }
+                }
+                0x80.. => s.non_ascii = true,
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// False only when `kind`'s pattern cannot match anywhere in the value.
+    /// Each test is a necessary condition read off the pattern in `PATTERNS`.
+    fn admits(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::PrivateKey => self.dashes >= 5,
+            Kind::Jwt => self.jwt_start,
+            Kind::UrlCredentials => self.at && self.colons >= 2,
+            // The shortest key pattern (`xoxb-` + 10) is 15 bytes, and each has
+            // a capital, `_` or `-`.
+            Kind::ApiKey => self.len >= 15 && self.key_mark,
+            // `bearer` + white space + 8 token bytes.
+            Kind::Bearer => self.space && self.len >= 14,
+            Kind::Secret => self.equals || self.colons >= 1,
+            Kind::Email => self.at,
+            Kind::Iban => self.digits >= 2,
+            Kind::Ssn => self.digits >= 9,
+            Kind::Ipv4 | Kind::Phone => self.digits >= 4,
+            Kind::Card => self.digits >= 13,
+            Kind::Ipv6 => self.colons >= 2,
+        }
+    }
+}
+
+/// All detectors compiled into one multi-pattern regex: one pass over a value
+/// finds the leftmost match and which pattern made it (as the alternation of
+/// all patterns would, earlier patterns winning ties), and only the patterns
+/// with a capture group run a second, capturing search on that match.
 pub struct Detectors {
-    regex: Regex,
-    /// Per detector: its outer group index, whether it has an inner group, its
-    /// kind and check, and whether it is enabled.
-    groups: Vec<(usize, bool, Kind, Option<Check>, bool)>,
+    regex: meta::Regex,
+    cache: meta::Cache,
+    /// Per pattern, in `PATTERNS` order: its kind and check, whether it is
+    /// enabled, and its own regex when it has a capture group.
+    patterns: Vec<(Kind, Option<Check>, bool, Option<Regex>)>,
+    /// The enabled kinds, for the prefilter.
+    enabled: Vec<Kind>,
 }
 
 impl Detectors {
     /// Compiles the detectors; `enabled` says which kinds report findings.
     pub fn new(enabled: impl Fn(Kind) -> bool) -> Detectors {
-        let mut combined = String::new();
-        let mut groups = Vec::new();
-        let mut next_group = 1;
-        for (kind, pattern, check) in PATTERNS {
-            if !combined.is_empty() {
-                combined.push('|');
-            }
-            combined.push('(');
-            combined.push_str(pattern);
-            combined.push(')');
-            let inner = Regex::new(pattern)
-                .expect("built-in pattern compiles")
-                .captures_len()
-                - 1;
-            groups.push((next_group, inner > 0, *kind, *check, enabled(*kind)));
-            next_group += 1 + inner;
-        }
+        let regex = meta::Regex::new_many(&PATTERNS.iter().map(|p| p.1).collect::<Vec<_>>())
+            .expect("built-in patterns compile");
+        let patterns: Vec<_> = PATTERNS
+            .iter()
+            .map(|&(kind, pattern, check)| {
+                let own = Regex::new(pattern).expect("built-in pattern compiles");
+                let inner = (own.captures_len() > 1).then_some(own);
+                (kind, check, enabled(kind), inner)
+            })
+            .collect();
         Detectors {
-            regex: Regex::new(&combined).expect("built-in patterns compile"),
-            groups,
+            cache: regex.create_cache(),
+            regex,
+            enabled: patterns.iter().filter(|p| p.2).map(|p| p.0).collect(),
+            patterns,
         }
     }
 
+    /// Whether any enabled detector's pattern could match in `value`; when
+    /// not, [`Detectors::scan`] would find nothing and the regex is skipped.
+    pub fn may_match(&self, value: &str) -> bool {
+        let shape = Shape::of(value);
+        shape.non_ascii || self.enabled.iter().any(|&k| shape.admits(k))
+    }
+
     /// Appends the findings in `value` to `out`, in order, non-overlapping.
-    pub fn scan(&self, value: &str, out: &mut Vec<Finding>) {
+    pub fn scan(&mut self, value: &str, out: &mut Vec<Finding>) {
+        if self.may_match(value) {
+            self.scan_all(value, out);
+        }
+    }
+
+    /// [`Detectors::scan`] without the prefilter.
+    pub fn scan_all(&mut self, value: &str, out: &mut Vec<Finding>) {
         let mut at = 0;
         while at < value.len() {
-            let Some(m) = self.regex.find_at(value, at) else {
+            let input = Input::new(value).range(at..);
+            let Some(m) = self.regex.search_with(&mut self.cache, &input) else {
                 return;
             };
-            let caps = self
-                .regex
-                .captures_at(value, m.start())
-                .expect("a match has captures");
-            at = m.end().max(m.start() + 1);
+            let (start, end) = (m.start(), m.end());
+            at = end.max(start + 1);
             while !value.is_char_boundary(at) {
                 at += 1;
             }
-            let Some(&(group, inner, kind, check, enabled)) =
-                self.groups.iter().find(|g| caps.get(g.0).is_some())
-            else {
-                continue;
-            };
-            let whole = caps.get(group).expect("group matched");
-            let target = if inner {
-                caps.get(group + 1).unwrap_or(whole)
-            } else {
-                whole
-            };
-            if !enabled || !check.is_none_or(|c| c(target.as_str())) {
+            let (kind, check, enabled, inner) = &self.patterns[m.pattern().as_usize()];
+            if !enabled {
                 continue;
             }
-            if !boundaries_ok(kind, value, whole.start(), whole.end()) {
+            // A pattern with a group redacts only the group (the secret, not
+            // its key): the same pattern alone, from the same start, matches
+            // the same text and says where the group is.
+            let target = match inner {
+                Some(own) => own
+                    .captures_at(value, start)
+                    .and_then(|c| c.get(1))
+                    .map_or(start..end, |g| g.range()),
+                None => start..end,
+            };
+            if !check.is_none_or(|c| c(&value[target.clone()])) {
+                continue;
+            }
+            if !boundaries_ok(*kind, value, start, end) {
                 continue;
             }
             out.push(Finding {
-                start: target.start(),
-                end: target.end(),
-                kind,
+                start: target.start,
+                end: target.end,
+                kind: *kind,
             });
         }
     }
@@ -225,7 +321,7 @@ impl Detectors {
 
 /// Rejects numbers that are part of a longer dotted or dashed sequence
 /// (`1.2.3.4.5` is a version, not an address).
-fn boundaries_ok(kind: Kind, value: &str, start: usize, end: usize) -> bool {
+pub(crate) fn boundaries_ok(kind: Kind, value: &str, start: usize, end: usize) -> bool {
     let bytes = value.as_bytes();
     let before = start.checked_sub(1).map(|i| bytes[i]);
     let after = bytes.get(end).copied();

@@ -7,6 +7,7 @@ pub mod detectors;
 
 use std::collections::HashMap;
 
+use aho_corasick::AhoCorasick;
 use detectors::{Detectors, Finding, Kind};
 use faultline_sdk::{Edit, Event, FieldKind, PluginError, Redaction, Redactor, StringField};
 use hmac::{Hmac, Mac};
@@ -92,10 +93,43 @@ const SENSITIVE_KEYS: &[&str] = &[
 ];
 
 fn normalize_key(key: &str) -> String {
-    key.chars()
-        .filter(|c| !matches!(c, '-' | '_' | '.' | ' '))
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut out = String::new();
+    normalize_key_into(key, &mut out);
+    out
+}
+
+fn normalize_key_into(key: &str, out: &mut String) {
+    out.clear();
+    out.extend(
+        key.chars()
+            .filter(|c| !matches!(c, '-' | '_' | '.' | ' '))
+            .flat_map(char::to_lowercase),
+    );
+}
+
+/// The sensitive key names: short ones (`pin`, `ssn`) only match whole keys
+/// or key suffixes, so `pin` does not hit `shipping`; longer ones match
+/// anywhere in the key, all at once.
+struct SensitiveKeys {
+    short: Vec<String>,
+    long: Option<AhoCorasick>,
+}
+
+impl SensitiveKeys {
+    fn new(names: Vec<String>) -> SensitiveKeys {
+        let (short, long): (Vec<_>, Vec<_>) = names.into_iter().partition(|s| s.len() <= 4);
+        let long = (!long.is_empty())
+            .then(|| AhoCorasick::new(&long).expect("key names build an automaton"));
+        SensitiveKeys { short, long }
+    }
+
+    /// `key` is already normalized.
+    fn matches(&self, key: &str) -> bool {
+        self.short
+            .iter()
+            .any(|s| key == s || key.ends_with(s.as_str()) && !key.ends_with("ping"))
+            || self.long.as_ref().is_some_and(|ac| ac.is_match(key))
+    }
 }
 
 /// The PII redactor.
@@ -104,9 +138,11 @@ pub struct Pii {
     method: Method,
     methods: HashMap<Kind, Method>,
     hasher: Option<Hmac<Sha256>>,
-    sensitive: Vec<String>,
+    sensitive: SensitiveKeys,
     safe: Vec<String>,
     findings: Vec<Finding>,
+    /// Scratch space for the normalized key of the field being checked.
+    key: String,
 }
 
 impl Pii {
@@ -114,22 +150,12 @@ impl Pii {
         self.methods.get(&kind).copied().unwrap_or(self.method)
     }
 
-    fn key_is_sensitive(&self, key: &str) -> bool {
+    fn key_is_sensitive(&mut self, key: &str) -> bool {
         if key.is_empty() {
             return false;
         }
-        let key = normalize_key(key);
-        if self.safe.contains(&key) {
-            return false;
-        }
-        self.sensitive.iter().any(|s| {
-            // Short names only match whole keys or key suffixes: `pin` must not hit `shipping`.
-            if s.len() <= 4 {
-                key == *s || key.ends_with(s.as_str()) && !key.ends_with("ping")
-            } else {
-                key.contains(s.as_str())
-            }
-        })
+        normalize_key_into(key, &mut self.key);
+        !self.safe.contains(&self.key) && self.sensitive.matches(&self.key)
     }
 
     fn replacement(&self, kind: Kind, original: &str) -> String {
@@ -247,9 +273,10 @@ impl Redactor for Pii {
             method: config.method,
             methods: config.methods,
             hasher,
-            sensitive,
+            sensitive: SensitiveKeys::new(sensitive),
             safe: config.safe_keys.iter().map(|k| normalize_key(k)).collect(),
             findings: Vec::new(),
+            key: String::new(),
         })
     }
 
