@@ -208,3 +208,70 @@ fn input_and_output_files() {
         missing.stderr
     );
 }
+
+/// A plugin that declares it reads only frames and tags is shown the scalar
+/// fields, the exceptions and those parts, and nothing else; the parts it was
+/// not shown come back into the event for the stages after it and the output.
+#[test]
+fn a_plugin_is_shown_only_the_parts_it_reads() {
+    let dir = temp_dir("reads");
+    let probe = crate::support::test_plugin("reads_probe");
+    let config = write(
+        &dir,
+        "faultline.toml",
+        &format!(
+            r#"
+[plugins.probe]
+path = "{}"
+
+[plugins.impact]
+builtin = "scorer-impact"
+
+[[chains.default.stages]]
+plugin = "probe"
+
+[[chains.default.stages]]
+plugin = "impact"
+"#,
+            probe.display()
+        ),
+    );
+    let event = serde_json::json!({
+        "event_id": "0123456789abcdef0123456789abcdef",
+        "message": "checkout failed",
+        "exception": {"values": [{"type": "E", "stacktrace": {"frames": [
+            {"function": "a", "vars": {"password": "hunter2", "n": 1}},
+            {"function": "b"}
+        ]}}]},
+        "tags": {"service": "checkout"},
+        "user": {"id": "u1"},
+        "request": {"method": "POST", "url": "https://shop.example/checkout"},
+        "extra": {"users_affected": 7}
+    });
+    let run = faultline(&["process", "--config", &config], &format!("{event}\n"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = &run.lines()[0];
+    assert_eq!(
+        out["classification"]["category"],
+        serde_json::json!([
+            "message=true",
+            "exceptions=1",
+            "frames=2",
+            "vars=0",
+            "tags=1",
+            "user=false",
+            "request=false",
+            "attributes=0"
+        ]),
+        "{out:#}"
+    );
+    // Everything the probe was not shown is still in the event: the scorer
+    // after it read the attribute, and the output carries every part.
+    assert_eq!(out["impact"]["users_affected"], 7, "{out:#}");
+    let frames = &out["exception"]["values"][0]["stacktrace"]["frames"];
+    assert_eq!(frames[0]["vars"]["password"], "hunter2");
+    assert_eq!(out["user"]["id"], "u1");
+    assert_eq!(out["request"]["method"], "POST");
+    assert_eq!(out["extra"]["users_affected"], 7);
+    assert_eq!(out["tags"]["service"], "checkout");
+}

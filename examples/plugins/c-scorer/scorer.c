@@ -20,6 +20,10 @@ void exports_faultline_plugin_scorer_metadata(exports_faultline_plugin_scorer_pl
   scorer_plugin_string_dup(&ret->name, "c-scorer");
   scorer_plugin_string_dup(&ret->version, "0.1.0");
   scorer_plugin_string_dup(&ret->description, "points for level, critical flows, in-app frames and users, in C");
+  // Level and transaction always come; of the optional parts it reads frames
+  // (without their variables) and the user.
+  ret->reads.is_some = true;
+  ret->reads.val = FAULTLINE_PLUGIN_TYPES_EVENT_PARTS_FRAMES | FAULTLINE_PLUGIN_TYPES_EVENT_PARTS_USER;
 }
 
 static int is_empty_config(const scorer_plugin_string_t *config) {

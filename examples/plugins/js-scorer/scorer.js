@@ -39,7 +39,13 @@ function levelOf(score) {
 
 export const scorer = {
   metadata() {
-    return { name: "js-scorer", version: "0.1.0", description: "points-based impact score, in JavaScript" };
+    return {
+      name: "js-scorer",
+      version: "0.1.0",
+      description: "points-based impact score, in JavaScript",
+      // Level and transaction always come; of the optional parts it reads these.
+      reads: { user: true, attributes: true },
+    };
   },
 
   configure(config) {

@@ -67,6 +67,9 @@ class Classifier(exports.Classifier):
             name="python-classifier",
             version="0.1.0",
             description="regex rules from the stage config, in Python",
+            # Messages, exception types and values and the logger are always
+            # passed; this plugin needs none of the optional parts.
+            reads=types.EventParts(0),
         )
 
     def configure(self, config):

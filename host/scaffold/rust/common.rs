@@ -13,6 +13,10 @@ fn metadata() -> PluginMetadata {
         name: "__NAME__".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         description: "__DESCRIPTION__".into(),
+        // Every part of the event. Name only what the plugin reads, e.g.
+        // `Some(EventParts::TAGS | EventParts::USER)`, and the host passes the
+        // rest empty: less data shown to the plugin, less copied per event.
+        reads: None,
     }
 }
 

@@ -38,6 +38,10 @@ pub fn run(path: &Path) -> i32 {
             },
             if plugin.cached { ", cached" } else { "" }
         );
+        println!(
+            "    reads: {}",
+            faultline::runtime::parts::describe(plugin.metadata.reads)
+        );
     }
     for (name, chain) in &pipeline.chains {
         let stages: Vec<String> = chain

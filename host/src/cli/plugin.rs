@@ -270,6 +270,7 @@ pub fn run(cmd: Command) -> i32 {
                     "name": plugin.metadata.name,
                     "version": plugin.metadata.version,
                     "description": plugin.metadata.description,
+                    "reads": faultline::runtime::parts::names(plugin.metadata.reads),
                     "size": plugin.size,
                     "sha256": plugin.digest.trim_start_matches("sha256:"),
                     "imports": plugin.imports,
@@ -283,6 +284,10 @@ pub fn run(cmd: Command) -> i32 {
                 println!("name:        {}", plugin.metadata.name);
                 println!("version:     {}", plugin.metadata.version);
                 println!("description: {}", plugin.metadata.description);
+                println!(
+                    "reads:       {}",
+                    faultline::runtime::parts::describe(plugin.metadata.reads)
+                );
                 println!("size:        {} bytes", plugin.size);
                 println!(
                     "sha256:      {}",

@@ -17,6 +17,7 @@ use super::bindings::faultline::plugin::types::{
 };
 use super::limits::CONFIGURE_TIMEOUT_MS;
 use super::load::{Plugin, RoleIndices};
+use super::parts::Withheld;
 use super::stdio::GuestOutput;
 use super::{EPOCH_TICK, MemoryLimiter, PluginState};
 
@@ -252,15 +253,24 @@ impl Instance {
         }
     }
 
-    /// Runs the plugin's role function on `event`.
+    /// Runs the plugin's role function on `event`. The parts of the event the
+    /// plugin's metadata says it does not read are taken out for the call and
+    /// put back after it, whatever its outcome.
     pub fn run(
         &mut self,
-        event: &Event,
+        event: &mut Event,
         classification: Option<&Classification>,
     ) -> Result<StageOutput, CallError> {
         let timeout = self.plugin.limits.timeout_ms;
         let limit = self.plugin.limits.max_output_bytes;
+        let withheld = self
+            .plugin
+            .metadata
+            .reads
+            .map(|reads| Withheld::take(event, reads));
+        let event_ref: &Event = event;
         let output = self.guarded(timeout, |store, guest| {
+            let event = event_ref;
             Ok(match guest {
                 Guest::Classifier(g) => g
                     .call_classify(store, event)?
@@ -271,8 +281,11 @@ impl Instance {
                     .call_score(store, event, classification)?
                     .map(StageOutput::Impact),
             })
-        })?;
-        let output = output.map_err(CallError::Plugin)?;
+        });
+        if let Some(withheld) = withheld {
+            withheld.restore(event);
+        }
+        let output = output?.map_err(CallError::Plugin)?;
         let bytes = output_size(&output);
         if bytes > limit {
             return Err(CallError::OutputTooLarge { bytes, limit });

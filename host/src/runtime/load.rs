@@ -582,6 +582,7 @@ impl Plugin {
                 name: String::new(),
                 version: String::new(),
                 description: String::new(),
+                reads: None,
             },
             digest: format!("sha256:{digest}"),
             size: bytes.len(),

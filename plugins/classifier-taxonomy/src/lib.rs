@@ -7,7 +7,9 @@
 
 mod builtin;
 
-use faultline_sdk::{Classification, Classifier, Event, Level, PluginError, Severity, Value};
+use faultline_sdk::{
+    Classification, Classifier, Event, EventParts, Level, PluginError, Severity, Value,
+};
 use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 
@@ -391,6 +393,13 @@ impl Classifier for Taxonomy {
     type Config = Config;
     const DESCRIPTION: &'static str =
         "rule-based classifier with default symptom and root-cause taxonomies";
+    /// Exception types, messages, frame modules and locations (for the
+    /// fingerprint), logger, and the HTTP status from tags or attributes.
+    const READS: Option<EventParts> = Some(
+        EventParts::FRAMES
+            .union(EventParts::TAGS)
+            .union(EventParts::ATTRIBUTES),
+    );
 
     fn new(config: Config) -> Result<Self, PluginError> {
         let mut configs = config.rules.clone();

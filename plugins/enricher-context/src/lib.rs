@@ -3,8 +3,8 @@
 //! `contexts.service.*` / `contexts.customer.*` attributes and a few tags.
 
 use faultline_sdk::{
-    Attribute, Enricher, Enrichment, Event, HostTables, LogLevel, LookupError, PluginError, Row,
-    Tables, Value,
+    Attribute, Enricher, Enrichment, Event, EventParts, HostTables, LogLevel, LookupError,
+    PluginError, Row, Tables, Value,
 };
 use serde::Deserialize;
 
@@ -251,6 +251,12 @@ impl Enricher for Context<HostTables> {
     type Config = Config;
     const DESCRIPTION: &'static str =
         "adds owning team, business unit, tier and customer segment from operator tables";
+    /// Lookup keys come from scalar fields, the user, tags and attributes.
+    const READS: Option<EventParts> = Some(
+        EventParts::TAGS
+            .union(EventParts::USER)
+            .union(EventParts::ATTRIBUTES),
+    );
 
     fn new(config: Config) -> Result<Self, PluginError> {
         let tables: Vec<&str> = config.lookups.iter().map(|l| l.table.as_str()).collect();

@@ -3,8 +3,8 @@
 //! with every factor reported so a score can be explained.
 
 use faultline_sdk::{
-    Classification, Event, Factor, Impact, ImpactLevel, Level, Money, PluginError, Scorer,
-    Severity, Value,
+    Classification, Event, EventParts, Factor, Impact, ImpactLevel, Level, Money, PluginError,
+    Scorer, Severity, Value,
 };
 use serde::Deserialize;
 
@@ -384,6 +384,12 @@ impl Scorer for ImpactScorer {
     type Config = Config;
     const DESCRIPTION: &'static str =
         "weighted error index from severity, criticality, users, transaction and revenue";
+    /// Tier, amounts and user counts come from tags, attributes and the user.
+    const READS: Option<EventParts> = Some(
+        EventParts::TAGS
+            .union(EventParts::USER)
+            .union(EventParts::ATTRIBUTES),
+    );
 
     fn new(config: Config) -> Result<Self, PluginError> {
         ImpactScorer::with_config(config)

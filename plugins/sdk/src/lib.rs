@@ -98,9 +98,9 @@ pub mod bindings {
 
 pub use bindings::classifier::faultline::plugin::host::{LogLevel, LookupError};
 pub use bindings::classifier::faultline::plugin::types::{
-    Attribute, Classification, Edit, Enrichment, Event, Exception, Factor, Frame, Impact,
-    ImpactLevel, Level, Money, PluginError, PluginMetadata, Redaction, Request, Severity, User,
-    Value,
+    Attribute, Classification, Edit, Enrichment, Event, EventParts, Exception, Factor, Frame,
+    Impact, ImpactLevel, Level, Money, PluginError, PluginMetadata, Redaction, Request, Severity,
+    User, Value,
 };
 
 /// A classifier: maps an event to an entry of a taxonomy.
@@ -109,6 +109,10 @@ pub trait Classifier: Sized + 'static {
     type Config: serde::de::DeserializeOwned + Default;
     /// One line describing the plugin, reported by `faultline plugin inspect`.
     const DESCRIPTION: &'static str;
+    /// The parts of an event the plugin reads (`None`: all of them); the host
+    /// passes the others empty. Declaring less keeps data the plugin does
+    /// not need away from it and saves copying it in for every event.
+    const READS: Option<EventParts> = None;
     /// Builds the plugin from its stage config.
     fn new(config: Self::Config) -> Result<Self, PluginError>;
     /// Classifies one event; `None` when no rule applies.
@@ -121,6 +125,10 @@ pub trait Enricher: Sized + 'static {
     type Config: serde::de::DeserializeOwned + Default;
     /// One line describing the plugin, reported by `faultline plugin inspect`.
     const DESCRIPTION: &'static str;
+    /// The parts of an event the plugin reads (`None`: all of them); the host
+    /// passes the others empty. Declaring less keeps data the plugin does
+    /// not need away from it and saves copying it in for every event.
+    const READS: Option<EventParts> = None;
     /// Builds the plugin from its stage config.
     fn new(config: Self::Config) -> Result<Self, PluginError>;
     /// Returns the tags and attributes to add to one event.
@@ -133,6 +141,10 @@ pub trait Redactor: Sized + 'static {
     type Config: serde::de::DeserializeOwned + Default;
     /// One line describing the plugin, reported by `faultline plugin inspect`.
     const DESCRIPTION: &'static str;
+    /// The parts of an event the plugin reads (`None`: all of them); the host
+    /// passes the others empty. Declaring less keeps data the plugin does
+    /// not need away from it and saves copying it in for every event.
+    const READS: Option<EventParts> = None;
     /// Builds the plugin from its stage config.
     fn new(config: Self::Config) -> Result<Self, PluginError>;
     /// Returns the edits for one event; [`visit_strings`] walks every editable value.
@@ -145,6 +157,10 @@ pub trait Scorer: Sized + 'static {
     type Config: serde::de::DeserializeOwned + Default;
     /// One line describing the plugin, reported by `faultline plugin inspect`.
     const DESCRIPTION: &'static str;
+    /// The parts of an event the plugin reads (`None`: all of them); the host
+    /// passes the others empty. Declaring less keeps data the plugin does
+    /// not need away from it and saves copying it in for every event.
+    const READS: Option<EventParts> = None;
     /// Builds the plugin from its stage config.
     fn new(config: Self::Config) -> Result<Self, PluginError>;
     /// Scores one event, given the classification of earlier stages.
@@ -207,6 +223,7 @@ macro_rules! __export_common {
                 name: env!("CARGO_PKG_NAME").to_string(),
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 description: <$ty as $crate::$trait>::DESCRIPTION.to_string(),
+                reads: <$ty as $crate::$trait>::READS,
             }
         }
         fn configure(config: String) -> Result<(), $crate::PluginError> {

@@ -28,6 +28,7 @@ const TEST_PLUGINS: &[&str] = &[
     "forbidden-import",
     "wrong-world",
     "noop",
+    "reads-probe",
 ];
 
 /// Builds the test plugins (once per process; cargo makes repeat builds
