@@ -25,6 +25,14 @@ pub mod tables;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// Every event is parsed, converted, lowered into plugins and serialized
+/// again: tens of small allocations per stage. mimalloc's thread-local free
+/// lists make those several times cheaper than glibc's malloc (see
+/// BENCHMARKS.md). Declared in the library so the binary, the tests and the
+/// benchmarks all run on the same allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use chain::Chain;
 use config::{Config, ConfigError, TableSource};
 use runtime::{Plugin, Runtime, RuntimeOptions};
