@@ -357,6 +357,61 @@ fn main() {
         configured.0, configured.1
     );
 
+    // What replacing an instance costs each built-in plugin (instantiate +
+    // configure with the default chain's config): paid at start, after a
+    // failed call, and when an instance is worn out.
+    println!();
+    println!("fresh instance per built-in (instantiate + configure):");
+    for (plugin, config) in chain.stage_configs() {
+        let start = Instant::now();
+        let n = 20;
+        for _ in 0..n {
+            black_box(Instance::new(plugin.clone(), config).unwrap());
+        }
+        let ms = start.elapsed().as_secs_f64() * 1e3 / f64::from(n);
+        println!("  {:<22} {ms:>7.2} ms", plugin.name);
+    }
+
+    // The host's own work per event in `faultline process`, around the chain.
+    let lines: Vec<Vec<u8>> = json.iter().map(|j| j.to_string().into_bytes()).collect();
+    let parse = rate(&lines, seconds / 4.0, |l| {
+        black_box(serde_json::from_slice::<serde_json::Value>(l).unwrap());
+    });
+    let convert = rate(&json, seconds / 4.0, |j| {
+        black_box(faultline::event::from_json(j).unwrap());
+    });
+    let processed: Vec<_> = events
+        .iter()
+        .take(100)
+        .map(|e| match chain.run(e.clone()) {
+            Disposition::Processed(p) => p,
+            other => panic!("not processed: {other:?}"),
+        })
+        .collect();
+    let document = rate(&processed, seconds / 4.0, |p| {
+        black_box(faultline::chain::output::processed_json(p));
+    });
+    let documents: Vec<_> = processed
+        .iter()
+        .map(|p| faultline::chain::output::processed_json(p))
+        .collect();
+    let mut buffer = Vec::with_capacity(1 << 16);
+    let write = rate(&documents, seconds / 4.0, |d| {
+        buffer.clear();
+        serde_json::to_writer(&mut buffer, d).unwrap();
+        black_box(&buffer);
+    });
+    println!();
+    println!("host work per event in `faultline process`, around the chain:");
+    for (what, r) in [
+        ("parse the JSON line", parse),
+        ("convert to the typed event", convert),
+        ("build the output document", document),
+        ("serialize the output line", write),
+    ] {
+        println!("  {what:<28} {:>6.1} us", 1e6 / r);
+    }
+
     // 4. Redactor accuracy on the labelled corpus.
     let corpus = labelled(600, 7);
     let pii = Config::parse(

@@ -280,3 +280,44 @@ fn tables_are_capabilities_granted_per_plugin() {
         run.stderr
     );
 }
+
+/// An instance whose memory keeps growing is replaced before it reaches its
+/// limit, so a leaking plugin fails no event; an instance whose memory stays
+/// flat is kept, so `configure` is not paid again and again.
+#[test]
+fn a_leaking_instance_is_replaced_and_a_steady_one_kept() {
+    let dir = temp_dir("hostile-recycle");
+    let hostile = test_plugin("hostile");
+    let config = write(
+        &dir,
+        "faultline.toml",
+        &format!(
+            "[plugins.h]\npath = \"{}\"\nlimits = {{ memory_mb = 16 }}\n\n[[chains.default.stages]]\nplugin = \"h\"\n",
+            hostile.display()
+        ),
+    );
+    let call = |event: &Value| -> u64 {
+        let c = event["classification"]["category"][1].as_str().unwrap();
+        c.strip_prefix("call-").unwrap().parse().unwrap()
+    };
+    // 600 calls keeping 64 KiB each would need ~38 MiB in one instance.
+    let leaks = vec!["leak"; 600];
+    let run = faultline(&["process", "--config", &config], &events(&leaks));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.lines();
+    assert_eq!(out.len(), 600);
+    for event in &out {
+        assert_eq!(event["classification"]["code"], "HOSTILE.OK", "{event}");
+    }
+    let calls: Vec<u64> = out.iter().map(call).collect();
+    let restarts = calls.windows(2).filter(|w| w[1] < w[0]).count();
+    assert!(restarts >= 2, "no instance was replaced: {calls:?}");
+    assert!(calls.iter().all(|&c| c < 300), "{calls:?}");
+
+    let steady = vec!["fine"; 12_000];
+    let run = faultline(&["process", "--config", &config], &events(&steady));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.lines();
+    // One instance served every event, past the old fixed limit of 10,000.
+    assert_eq!(call(out.last().unwrap()), 12_000);
+}

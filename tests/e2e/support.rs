@@ -41,17 +41,18 @@ pub fn faultline(args: &[&str], stdin: &str) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting faultline");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    // Input is written from its own thread: with more than a pipe's worth of
+    // input and output, writing it all before reading would deadlock.
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_owned();
+    let writer = std::thread::spawn(move || input.write_all(stdin.as_bytes()));
     let Output {
         status,
         stdout,
         stderr,
     } = child.wait_with_output().unwrap();
+    // A run that exits before reading its input (a bad config) breaks the pipe.
+    let _ = writer.join();
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8(stdout).unwrap(),

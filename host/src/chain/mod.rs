@@ -14,10 +14,6 @@ use crate::config::{ChainDef, ConfigError, Location, OnError};
 use crate::runtime::bindings::faultline::plugin::types::{Classification, Event, Impact};
 use crate::runtime::{Instance, Plugin, Role, StageOutput};
 
-/// Calls after which an instance is replaced by a fresh one, so a guest's
-/// heap fragmentation or leaks cannot accumulate without bound.
-pub const RECYCLE_AFTER_CALLS: u64 = 10_000;
-
 /// What happened in one stage, for provenance.
 #[derive(Debug, Clone)]
 pub struct StageRecord {
@@ -244,6 +240,11 @@ impl Chain {
         self.stages.iter().map(|s| (&s.plugin, s.on_error))
     }
 
+    /// The plugins of the stages with each stage's config (as JSON text).
+    pub fn stage_configs(&self) -> impl Iterator<Item = (&Arc<Plugin>, &str)> {
+        self.stages.iter().map(|s| (&s.plugin, &*s.config_json))
+    }
+
     /// Runs one event through every stage.
     pub fn run(&mut self, event: Event) -> Disposition {
         let original = self.keep_original.then(|| event.clone());
@@ -331,7 +332,7 @@ fn run_stage(
     impact: &mut Option<Impact>,
 ) -> Result<Vec<String>, (String, &'static str)> {
     let instance = match &mut stage.instance {
-        Some(inst) if inst.calls() < RECYCLE_AFTER_CALLS => inst,
+        Some(inst) if !inst.worn_out() => inst,
         slot => {
             let fresh = Instance::new(stage.plugin.clone(), &stage.config_json)
                 .map_err(|e| (e.to_string(), e.kind()))?;

@@ -152,7 +152,20 @@ pub struct Instance {
     guest: Guest,
     stderr: GuestOutput,
     calls: u64,
+    /// Linear memory after the first [`SETTLE_CALLS`] calls.
+    settled_bytes: Option<usize>,
 }
+
+/// Calls after which an instance's memory is taken as its working size
+/// (lazily built caches, such as a regex engine's, have grown by then).
+pub const SETTLE_CALLS: u64 = 100;
+
+/// Growth of linear memory past the settled size after which an instance is
+/// replaced.
+pub const RECYCLE_AFTER_GROWTH: usize = 16 << 20;
+
+/// Calls after which an instance is replaced whatever its memory.
+pub const RECYCLE_AFTER_CALLS: u64 = 1_000_000;
 
 fn new_store(plugin: &Plugin) -> (Store<PluginState>, GuestOutput) {
     let stdout = GuestOutput::new(plugin.name.clone(), "stdout");
@@ -194,6 +207,7 @@ impl Instance {
             guest,
             stderr,
             calls: 0,
+            settled_bytes: None,
         })
     }
 
@@ -225,6 +239,23 @@ impl Instance {
     /// Calls made on this instance so far.
     pub fn calls(&self) -> u64 {
         self.calls
+    }
+
+    /// Whether the instance should be replaced by a fresh one before its next
+    /// call: its linear memory grew by more than [`RECYCLE_AFTER_GROWTH`] (or a
+    /// quarter of its limit, if less) since it settled after its first
+    /// [`SETTLE_CALLS`] calls — a leak or fragmentation, which a fresh
+    /// instance resets before it reaches the limit — or it made
+    /// [`RECYCLE_AFTER_CALLS`] calls. A plugin whose memory stays flat keeps
+    /// its instance, and the cost of `configure` (which may compile rules) is
+    /// not paid again and again.
+    pub fn worn_out(&self) -> bool {
+        let granted = self.store.data().limiter.granted;
+        let allowance = RECYCLE_AFTER_GROWTH.min(self.plugin.limits.memory_bytes as usize / 4);
+        self.calls >= RECYCLE_AFTER_CALLS
+            || self
+                .settled_bytes
+                .is_some_and(|settled| granted > settled + allowance)
     }
 
     /// Runs `f` under the plugin's limits and classifies any failure.
@@ -284,6 +315,9 @@ impl Instance {
         });
         if let Some(withheld) = withheld {
             withheld.restore(event);
+        }
+        if self.settled_bytes.is_none() && self.calls >= SETTLE_CALLS {
+            self.settled_bytes = Some(self.store.data().limiter.granted);
         }
         let output = output?.map_err(CallError::Plugin)?;
         let bytes = output_size(&output);

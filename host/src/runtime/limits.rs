@@ -37,6 +37,8 @@ pub struct MemoryLimiter {
     memory_bytes: usize,
     /// Set when a growth request was refused.
     pub exceeded: Option<usize>,
+    /// Linear memory granted so far, over all the instance's memories.
+    pub granted: usize,
 }
 
 impl MemoryLimiter {
@@ -45,6 +47,7 @@ impl MemoryLimiter {
         MemoryLimiter {
             memory_bytes: usize::try_from(memory_bytes).unwrap_or(usize::MAX),
             exceeded: None,
+            granted: 0,
         }
     }
 }
@@ -55,7 +58,7 @@ const MAX_TABLE_ELEMENTS: usize = 100_000;
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -66,6 +69,7 @@ impl ResourceLimiter for MemoryLimiter {
                 self.memory_bytes
             );
         }
+        self.granted += desired.saturating_sub(current);
         Ok(true)
     }
 

@@ -1,11 +1,15 @@
 //! A classifier that misbehaves in the way its event's message names:
-//! `trap`, `unreachable`, `loop`, `memory`, `recurse`, `huge`, `error`;
-//! any other message gets the classification `HOSTILE.OK`.
+//! `trap`, `unreachable`, `loop`, `memory`, `recurse`, `huge`, `error`, or
+//! `leak` (keeps 64 KiB per call for good); any other message gets the
+//! classification `HOSTILE.OK`. The category's second entry counts the calls
+//! this instance has served (`call-N`).
 
 use faultline_sdk::{Classification, Classifier, Event, PluginError, Severity};
 
 /// The hostile classifier.
-pub struct Hostile;
+pub struct Hostile {
+    calls: u64,
+}
 
 #[allow(unconditional_recursion, clippy::only_used_in_recursion)]
 fn recurse(depth: u64) -> u64 {
@@ -17,10 +21,11 @@ impl Classifier for Hostile {
     const DESCRIPTION: &'static str = "misbehaves on purpose";
 
     fn new(_config: Self::Config) -> Result<Self, PluginError> {
-        Ok(Hostile)
+        Ok(Hostile { calls: 0 })
     }
 
     fn classify(&mut self, event: &Event) -> Result<Option<Classification>, PluginError> {
+        self.calls += 1;
         let mut code = "HOSTILE.OK".to_string();
         match event.message.as_deref().unwrap_or("") {
             "trap" => panic!("deliberate panic in the hostile plugin"),
@@ -42,11 +47,12 @@ impl Classifier for Hostile {
             }
             "huge" => code = "X".repeat(8 << 20),
             "error" => return Err(PluginError::Internal("deliberate error".into())),
+            "leak" => std::mem::forget(std::hint::black_box(vec![1u8; 64 << 10])),
             _ => {}
         }
         Ok(Some(Classification {
             code,
-            category: vec!["hostile".into()],
+            category: vec!["hostile".into(), format!("call-{}", self.calls)],
             taxonomy: "hostile/1".into(),
             severity: Severity::Low,
             confidence: 1.0,
