@@ -452,19 +452,22 @@ pub fn from_json(v: &Json) -> Result<Event, EventError> {
                 }
             }
             "exception" => {
-                let values = match value {
-                    Json::Object(e) => e.get("values").cloned().unwrap_or(Json::Array(vec![])),
-                    Json::Array(_) => value.clone(),
-                    Json::Null => Json::Array(vec![]),
+                let values: &[Json] = match value {
+                    Json::Object(e) => match e.get("values") {
+                        Some(Json::Array(values)) => values,
+                        None => &[],
+                        Some(_) => {
+                            return Err(field_err("exception.values", "expected an array"));
+                        }
+                    },
+                    Json::Array(values) => values,
+                    Json::Null => &[],
                     other => {
                         return Err(field_err(
                             "exception",
                             format!("expected an object or array, got {}", kind(other)),
                         ));
                     }
-                };
-                let Json::Array(values) = values else {
-                    return Err(field_err("exception.values", "expected an array"));
                 };
                 for (i, e) in values.iter().enumerate() {
                     exceptions.push(parse_exception(e, i, &mut attributes)?);
