@@ -84,6 +84,21 @@ fn components_for_another_world_are_refused() {
 }
 
 #[test]
+fn plugins_built_against_another_revision_of_the_wit_are_refused() {
+    let dir = temp_dir("stale-draft");
+    let plugin = test_plugin("stale_draft");
+    let run = check(&one_plugin_config(&dir, plugin.to_str().unwrap(), ""));
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(
+            "plugin \"p\": its exports are named as in faultline:plugin@0.1.0 but typed differently"
+        ) && run.stderr.contains("rebuild it against this host's wit/"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn core_modules_and_garbage_are_refused() {
     let dir = temp_dir("not-a-component");
     let core = dir.join("core.wasm");

@@ -599,7 +599,17 @@ impl Plugin {
         plugin.metadata =
             super::instance::read_metadata(&plugin).map_err(|e| LoadError::Metadata {
                 plugin: name.into(),
-                reason: format!("calling metadata failed: {e}"),
+                reason: match e.to_string() {
+                    // The exports are named right but typed differently: the
+                    // plugin was built against another revision of the WIT.
+                    m if m.contains("type mismatch") => format!(
+                        "its exports are named as in faultline:plugin@{} but typed differently \
+                         ({m}): it was built against another revision of the package (0.1.0 \
+                         gained `reads` in plugin-metadata); rebuild it against this host's wit/",
+                        SUPPORTED_VERSIONS.join(", ")
+                    ),
+                    m => format!("calling metadata failed: {m}"),
+                },
             })?;
         if let Some(signed) = &signed
             && (signed.plugin.as_str(), signed.version.as_str())

@@ -29,6 +29,7 @@ const TEST_PLUGINS: &[&str] = &[
     "wrong-world",
     "noop",
     "reads-probe",
+    "stale-draft",
 ];
 
 /// Builds the test plugins (once per process; cargo makes repeat builds
