@@ -5,10 +5,13 @@
 //! 1. events/s through the built-in default chain (enrich → redact → classify
 //!    → score) of Wasm components, and through the same four plugins' logic
 //!    compiled natively and called directly, in the same run, and their ratio;
-//! 2. the cost of calling an empty plugin, with a 2 KB event and a tiny one;
-//! 3. instantiation time from `InstancePre` with the pooling allocator;
-//! 4. the redactor's recall and keep-rate on the labelled corpus;
-//! 5. peak RSS.
+//! 2. the cost of calling an empty plugin, with a 2 KB event and a tiny one,
+//!    and with the 2 KB event when the plugin reads no optional part;
+//! 3. instantiation time from `InstancePre` with the pooling allocator, and
+//!    what a fresh instance (instantiate + configure) costs each built-in;
+//! 4. the host's own work per event in `faultline process` around the chain;
+//! 5. the redactor's recall and keep-rate on the labelled corpus;
+//! 6. peak RSS.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -320,6 +323,16 @@ fn main() {
     let tiny_rate = rate(&[0], seconds / 2.0, |_| {
         black_box(instance.run(&mut tiny, None).unwrap());
     });
+    // The same empty plugin, declaring it reads no optional part.
+    let spec = load::PluginSpec::new(
+        "noop-scalars",
+        load::Source::Path(faultline_testkit::test_plugin("noop_scalars")),
+    );
+    let scalars = std::sync::Arc::new(Plugin::load(&runtime, spec, Default::default()).unwrap());
+    let mut scalars = Instance::new(scalars, "{}").unwrap();
+    let scalars_rate = rate(&indices, seconds / 2.0, |&i| {
+        black_box(scalars.run(&mut owned[i], None).unwrap());
+    });
     let time_us = |make: &dyn Fn() -> Instance| {
         let mut samples: Vec<f64> = (0..2000)
             .map(|_| {
@@ -347,6 +360,10 @@ fn main() {
     println!(
         "  call with a tiny event:       {:>8.2} us",
         1e6 / tiny_rate
+    );
+    println!(
+        "  same 2 KB event, plugin reading no optional part (reads = {{}}): {:.2} us",
+        1e6 / scalars_rate
     );
     println!(
         "  instantiate from InstancePre: {:>8.1} us median, {:.1} us p99 (pooling allocator, fresh store)",

@@ -1,6 +1,10 @@
 //! A classifier built against an earlier draft of `faultline:plugin@0.1.0`,
 //! whose `plugin-metadata` had no `reads`: its exports have the right names
 //! and the wrong types.
+//!
+//! Only a WebAssembly build exports anything (a native shared library cannot
+//! carry export names like `faultline:plugin/classifier@0.1.0#classify`).
+#![cfg(target_arch = "wasm32")]
 
 wit_bindgen::generate!({
     inline: r#"
