@@ -9,7 +9,8 @@
 //!    and with the 2 KB event when the plugin reads no optional part;
 //! 3. instantiation time from `InstancePre` with the pooling allocator, and
 //!    what a fresh instance (instantiate + configure) costs each built-in;
-//! 4. the host's own work per event in `faultline process` around the chain;
+//! 4. the host's own work per event in `faultline process` around the chain,
+//!    and `faultline process` itself over a file of the same events;
 //! 5. the redactor's recall and keep-rate on the labelled corpus;
 //! 6. peak RSS.
 
@@ -428,6 +429,51 @@ fn main() {
     ] {
         println!("  {what:<28} {:>6.1} us", 1e6 / r);
     }
+
+    // `faultline process` itself, end to end: the binary over an NDJSON file
+    // of the same events (20 copies), output to /dev/null, warm cache.
+    let dir = std::env::temp_dir().join(format!("faultline-chain-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("events.ndjson");
+    let copies = 20;
+    let mut ndjson = Vec::new();
+    for _ in 0..copies {
+        for line in &lines {
+            ndjson.extend_from_slice(line);
+            ndjson.push(b'\n');
+        }
+    }
+    std::fs::write(&input, &ndjson).unwrap();
+    let process = |input: &std::path::Path| {
+        let start = Instant::now();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["process", "--input"])
+            .arg(input)
+            .env("FAULTLINE_CACHE_DIR", dir.join("cache"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("running faultline process");
+        assert!(status.success(), "faultline process failed");
+        start.elapsed().as_secs_f64()
+    };
+    process(&input); // fills the compiled-component cache
+    let one = dir.join("one.ndjson");
+    std::fs::write(&one, &lines[0]).unwrap();
+    let start_up = process(&one);
+    let total = process(&input);
+    let n = copies * lines.len();
+    println!();
+    println!(
+        "`faultline process`, built-in default chain, {n} events from a file to /dev/null, warm cache:"
+    );
+    println!(
+        "  {:.0} events/s ({:.1} us/event; {:.0} ms of it start-up, measured on one event)",
+        n as f64 / total,
+        total * 1e6 / n as f64,
+        start_up * 1e3
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 
     // 4. Redactor accuracy on the labelled corpus.
     let corpus = labelled(600, 7);
