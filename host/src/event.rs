@@ -626,13 +626,13 @@ fn json_of(value: &Value) -> Json {
 /// dense numeric segments, arrays) on the way. Never replaces an existing
 /// scalar: typed fields win over attributes.
 pub fn insert_path(root: &mut Json, path: &str, value: Json) {
-    let segments = split_path(path);
+    let mut segments = split_path(path).into_iter().peekable();
     let mut value = Some(value);
     let mut node = root;
-    for (i, seg) in segments.iter().enumerate() {
-        let last = i + 1 == segments.len();
+    while let Some(seg) = segments.next() {
+        let last = segments.peek().is_none();
         let next_is_index = segments
-            .get(i + 1)
+            .peek()
             .is_some_and(|s| s == "0" || (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())));
         let fresh = || {
             if next_is_index {
@@ -644,11 +644,11 @@ pub fn insert_path(root: &mut Json, path: &str, value: Json) {
         node = match node {
             Json::Object(map) => {
                 if last {
-                    map.entry(seg.clone())
+                    map.entry(seg)
                         .or_insert_with(|| value.take().unwrap_or(Json::Null));
                     return;
                 }
-                map.entry(seg.clone()).or_insert_with(fresh)
+                map.entry(seg).or_insert_with(fresh)
             }
             Json::Array(items) => {
                 let Ok(idx) = seg.parse::<usize>() else {
@@ -693,7 +693,9 @@ fn pairs_json(pairs: &[(String, String)]) -> Json {
 
 /// Renders an event as Sentry-shaped JSON, attributes merged back in place.
 pub fn to_json(e: &Event) -> Json {
-    let mut out = Map::new();
+    // Sized for the typed fields plus `classification`, `impact` and
+    // `provenance`, which the output document adds: no rehashing on the way.
+    let mut out = Map::with_capacity(24);
     out.insert("event_id".into(), Json::String(e.event_id.clone()));
     out.insert(
         "timestamp".into(),
@@ -712,7 +714,7 @@ pub fn to_json(e: &Event) -> Json {
             .exceptions
             .iter()
             .map(|x| {
-                let mut m = Map::new();
+                let mut m = Map::with_capacity(4);
                 m.insert("type".into(), Json::String(x.type_.clone()));
                 put(&mut m, "value", &x.value);
                 put(&mut m, "module", &x.module);
@@ -721,7 +723,7 @@ pub fn to_json(e: &Event) -> Json {
                         .frames
                         .iter()
                         .map(|f| {
-                            let mut fm = Map::new();
+                            let mut fm = Map::with_capacity(8);
                             put(&mut fm, "function", &f.function);
                             put(&mut fm, "module", &f.module);
                             put(&mut fm, "filename", &f.filename);

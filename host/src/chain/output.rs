@@ -62,7 +62,7 @@ pub fn provenance_json(records: &[StageRecord]) -> Json {
         records
             .iter()
             .map(|r| {
-                let mut m = Map::new();
+                let mut m = Map::with_capacity(10);
                 m.insert("stage".into(), json!(r.stage));
                 m.insert("plugin".into(), json!(&*r.plugin.name));
                 m.insert("role".into(), json!(r.plugin.role.name()));
