@@ -206,8 +206,8 @@ pub fn reload(state: &ServerState, actor: &str) -> Result<Reloaded, String> {
         .filter(|n| !after.contains(n))
         .map(String::as_str)
         .collect();
-    state.workers.swap(generation);
-    state.set_live(live);
+    // Audited before it takes effect: by the time a request can use a new
+    // key or reach a new chain, the audit trail already says why.
     state.audit(
         actor,
         "config.reload",
@@ -226,6 +226,8 @@ pub fn reload(state: &ServerState, actor: &str) -> Result<Reloaded, String> {
     if !changes.is_empty() {
         state.audit(actor, "keys.change", &changes.join("; "));
     }
+    state.workers.swap(generation);
+    state.set_live(live);
     tracing::info!(config = %reloaded.config, "config reloaded");
     Ok(reloaded)
 }
