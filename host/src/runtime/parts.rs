@@ -120,59 +120,21 @@ pub fn describe(reads: Option<EventParts>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::bindings::faultline::plugin::types::{Exception, Level, Value};
 
     fn event() -> Event {
-        let frame = |n: u32| Frame {
-            function: Some(format!("f{n}")),
-            module: None,
-            filename: None,
-            abs_path: None,
-            lineno: Some(n),
-            colno: None,
-            in_app: Some(true),
-            vars: vec![Attribute {
-                key: "password".into(),
-                value: Value::Text("hunter2".into()),
-            }],
-        };
-        Event {
-            event_id: "0".repeat(32),
-            timestamp: 1.0,
-            level: Level::Error,
-            platform: "python".into(),
-            logger: None,
-            message: Some("m".into()),
-            exceptions: vec![Exception {
-                type_: "E".into(),
-                value: None,
-                module: None,
-                frames: vec![frame(1), frame(2)],
-            }],
-            tags: vec![("k".into(), "v".into())],
-            user: Some(User {
-                id: Some("u".into()),
-                email: None,
-                username: None,
-                ip_address: None,
-            }),
-            request: Some(Request {
-                method: Some("GET".into()),
-                url: None,
-                query_string: None,
-                cookies: None,
-                headers: vec![],
-            }),
-            release: None,
-            environment: None,
-            server_name: None,
-            transaction: None,
-            fingerprint: vec![],
-            attributes: vec![Attribute {
-                key: "extra.a".into(),
-                value: Value::Integer(1),
-            }],
-        }
+        crate::event::from_json(&serde_json::json!({
+            "event_id": "0".repeat(32),
+            "message": "m",
+            "exception": {"values": [{"type": "E", "stacktrace": {"frames": [
+                {"function": "f1", "lineno": 1, "in_app": true, "vars": {"password": "hunter2"}},
+                {"function": "f2", "lineno": 2, "in_app": true, "vars": {"password": "hunter2"}}
+            ]}}]},
+            "tags": {"k": "v"},
+            "user": {"id": "u"},
+            "request": {"method": "GET"},
+            "extra": {"a": 1}
+        }))
+        .expect("a valid event")
     }
 
     #[test]

@@ -238,8 +238,6 @@ pub struct Detectors {
     /// Per pattern, in `PATTERNS` order: its kind and check, whether it is
     /// enabled, and its own regex when it has a capture group.
     patterns: Vec<(Kind, Option<Check>, bool, Option<Regex>)>,
-    /// The enabled kinds, for the prefilter.
-    enabled: Vec<Kind>,
 }
 
 impl Detectors {
@@ -247,7 +245,7 @@ impl Detectors {
     pub fn new(enabled: impl Fn(Kind) -> bool) -> Detectors {
         let regex = meta::Regex::new_many(&PATTERNS.iter().map(|p| p.1).collect::<Vec<_>>())
             .expect("built-in patterns compile");
-        let patterns: Vec<_> = PATTERNS
+        let patterns = PATTERNS
             .iter()
             .map(|&(kind, pattern, check)| {
                 let own = Regex::new(pattern).expect("built-in pattern compiles");
@@ -258,7 +256,6 @@ impl Detectors {
         Detectors {
             cache: regex.create_cache(),
             regex,
-            enabled: patterns.iter().filter(|p| p.2).map(|p| p.0).collect(),
             patterns,
         }
     }
@@ -267,7 +264,11 @@ impl Detectors {
     /// not, [`Detectors::scan`] would find nothing and the regex is skipped.
     pub fn may_match(&self, value: &str) -> bool {
         let shape = Shape::of(value);
-        shape.non_ascii || self.enabled.iter().any(|&k| shape.admits(k))
+        shape.non_ascii
+            || self
+                .patterns
+                .iter()
+                .any(|(kind, _, enabled, _)| *enabled && shape.admits(*kind))
     }
 
     /// Appends the findings in `value` to `out`, in order, non-overlapping.
@@ -278,7 +279,7 @@ impl Detectors {
     }
 
     /// [`Detectors::scan`] without the prefilter.
-    pub fn scan_all(&mut self, value: &str, out: &mut Vec<Finding>) {
+    fn scan_all(&mut self, value: &str, out: &mut Vec<Finding>) {
         let mut at = 0;
         while at < value.len() {
             let input = Input::new(value).range(at..);
