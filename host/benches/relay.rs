@@ -84,7 +84,9 @@ fn main() {
     let mut run = |text: &str| -> String {
         let json: serde_json::Value = serde_json::from_str(text).unwrap();
         match chain.run(faultline::event::from_json(&json).unwrap()) {
-            Disposition::Processed(p) => output::processed_json(&p).to_string(),
+            Disposition::Processed(p) => {
+                serde_json::to_string(&output::document(&p, None)).unwrap()
+            }
             other => panic!("{other:?}"),
         }
     };

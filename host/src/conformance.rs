@@ -179,7 +179,7 @@ fn load(runtime: &Runtime, source: &Source, case: &Case) -> Result<Plugin, Strin
 fn run_once(chain: &mut Chain, event: &Event) -> Result<Json, String> {
     match chain.run(event.clone()) {
         Disposition::Processed(p) => {
-            let mut doc = output::processed_json(&p);
+            let mut doc = output::processed_json(&p, None);
             if let Some(map) = doc.as_object_mut() {
                 map.remove("provenance");
             }

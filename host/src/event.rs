@@ -2,7 +2,11 @@
 //! [`Event`] record plugins receive: normalises the many shapes Sentry SDKs
 //! send, and flattens every field without a typed home into attributes.
 
+mod document;
+
 use serde_json::{Map, Value as Json};
+
+pub use document::{Document, Tail};
 
 use crate::runtime::bindings::faultline::plugin::types::{
     Attribute, Event, Exception, Frame, Level, Request, User, Value,
@@ -626,16 +630,23 @@ fn json_of(value: &Value) -> Json {
 /// dense numeric segments, arrays) on the way. Never replaces an existing
 /// scalar: typed fields win over attributes.
 pub fn insert_path(root: &mut Json, path: &str, value: Json) {
-    let mut segments = split_path(path).into_iter().peekable();
+    insert_segments(root, &split_path(path), value);
+}
+
+/// Whether a path segment names an array index.
+fn is_index(segment: &str) -> bool {
+    !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// [`insert_path`] with the path already split.
+fn insert_segments(root: &mut Json, segments: &[String], value: Json) {
     let mut value = Some(value);
     let mut node = root;
-    while let Some(seg) = segments.next() {
-        let last = segments.peek().is_none();
-        let next_is_index = segments
-            .peek()
-            .is_some_and(|s| s == "0" || (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())));
+    for (i, seg) in segments.iter().enumerate() {
+        let next = segments.get(i + 1);
+        let last = next.is_none();
         let fresh = || {
-            if next_is_index {
+            if next.is_some_and(|s| is_index(s)) {
                 Json::Array(Vec::new())
             } else {
                 Json::Object(Map::new())
@@ -644,11 +655,11 @@ pub fn insert_path(root: &mut Json, path: &str, value: Json) {
         node = match node {
             Json::Object(map) => {
                 if last {
-                    map.entry(seg)
+                    map.entry(seg.as_str())
                         .or_insert_with(|| value.take().unwrap_or(Json::Null));
                     return;
                 }
-                map.entry(seg).or_insert_with(fresh)
+                map.entry(seg.as_str()).or_insert_with(fresh)
             }
             Json::Array(items) => {
                 let Ok(idx) = seg.parse::<usize>() else {
@@ -676,122 +687,15 @@ pub fn insert_path(root: &mut Json, path: &str, value: Json) {
     }
 }
 
-fn put(map: &mut Map<String, Json>, key: &str, v: &Option<String>) {
-    if let Some(v) = v {
-        map.insert(key.into(), Json::String(v.clone()));
-    }
-}
-
-fn pairs_json(pairs: &[(String, String)]) -> Json {
-    Json::Object(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.clone(), Json::String(v.clone())))
-            .collect(),
-    )
-}
-
 /// Renders an event as Sentry-shaped JSON, attributes merged back in place.
+/// To write it out, serialize a [`Document`] instead: no tree is built.
 pub fn to_json(e: &Event) -> Json {
-    // Sized for the typed fields plus `classification`, `impact` and
-    // `provenance`, which the output document adds: no rehashing on the way.
-    let mut out = Map::with_capacity(24);
-    out.insert("event_id".into(), Json::String(e.event_id.clone()));
-    out.insert(
-        "timestamp".into(),
-        Json::String(format_timestamp(e.timestamp)),
-    );
-    out.insert("level".into(), Json::String(level_name(e.level).into()));
-    out.insert("platform".into(), Json::String(e.platform.clone()));
-    put(&mut out, "logger", &e.logger);
-    put(&mut out, "message", &e.message);
-    put(&mut out, "release", &e.release);
-    put(&mut out, "environment", &e.environment);
-    put(&mut out, "server_name", &e.server_name);
-    put(&mut out, "transaction", &e.transaction);
-    if !e.exceptions.is_empty() {
-        let values: Vec<Json> = e
-            .exceptions
-            .iter()
-            .map(|x| {
-                let mut m = Map::with_capacity(4);
-                m.insert("type".into(), Json::String(x.type_.clone()));
-                put(&mut m, "value", &x.value);
-                put(&mut m, "module", &x.module);
-                if !x.frames.is_empty() {
-                    let frames: Vec<Json> = x
-                        .frames
-                        .iter()
-                        .map(|f| {
-                            let mut fm = Map::with_capacity(8);
-                            put(&mut fm, "function", &f.function);
-                            put(&mut fm, "module", &f.module);
-                            put(&mut fm, "filename", &f.filename);
-                            put(&mut fm, "abs_path", &f.abs_path);
-                            if let Some(l) = f.lineno {
-                                fm.insert("lineno".into(), Json::from(l));
-                            }
-                            if let Some(c) = f.colno {
-                                fm.insert("colno".into(), Json::from(c));
-                            }
-                            if let Some(b) = f.in_app {
-                                fm.insert("in_app".into(), Json::Bool(b));
-                            }
-                            if !f.vars.is_empty() {
-                                let mut vars = Json::Object(Map::new());
-                                for v in &f.vars {
-                                    insert_path(&mut vars, &v.key, json_of(&v.value));
-                                }
-                                fm.insert("vars".into(), vars);
-                            }
-                            Json::Object(fm)
-                        })
-                        .collect();
-                    let mut st = Map::new();
-                    st.insert("frames".into(), Json::Array(frames));
-                    m.insert("stacktrace".into(), Json::Object(st));
-                }
-                Json::Object(m)
-            })
-            .collect();
-        let mut exc = Map::new();
-        exc.insert("values".into(), Json::Array(values));
-        out.insert("exception".into(), Json::Object(exc));
-    }
-    if !e.tags.is_empty() {
-        out.insert("tags".into(), pairs_json(&e.tags));
-    }
-    if let Some(u) = &e.user {
-        let mut m = Map::new();
-        put(&mut m, "id", &u.id);
-        put(&mut m, "email", &u.email);
-        put(&mut m, "username", &u.username);
-        put(&mut m, "ip_address", &u.ip_address);
-        out.insert("user".into(), Json::Object(m));
-    }
-    if let Some(r) = &e.request {
-        let mut m = Map::new();
-        put(&mut m, "method", &r.method);
-        put(&mut m, "url", &r.url);
-        put(&mut m, "query_string", &r.query_string);
-        put(&mut m, "cookies", &r.cookies);
-        if !r.headers.is_empty() {
-            m.insert("headers".into(), pairs_json(&r.headers));
-        }
-        out.insert("request".into(), Json::Object(m));
-    }
-    if !e.fingerprint.is_empty() {
-        out.insert(
-            "fingerprint".into(),
-            Json::Array(e.fingerprint.iter().cloned().map(Json::String).collect()),
-        );
-    }
-    let mut root = Json::Object(out);
-    for a in &e.attributes {
-        insert_path(&mut root, &a.key, json_of(&a.value));
-    }
-    root
+    serde_json::to_value(Document::new(e)).expect("event documents serialize")
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "event/document_tests.rs"]
+mod document_tests;

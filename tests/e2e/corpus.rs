@@ -23,7 +23,9 @@ fn redactor_reaches_99_percent_recall_and_keeps_99_percent_of_look_alikes() {
     for item in &corpus {
         let event = faultline::event::from_json(&item.event).unwrap();
         match chain.run(event) {
-            Disposition::Processed(p) => outputs.push(output::processed_json(&p).to_string()),
+            Disposition::Processed(p) => {
+                outputs.push(serde_json::to_string(&output::document(&p, None)).unwrap())
+            }
             other => panic!("corpus event not processed: {other:?}"),
         }
     }

@@ -108,13 +108,7 @@ pub fn run(cmd: Command) -> i32 {
                 };
                 match chain.run(parsed) {
                     Disposition::Processed(p) => {
-                        let mut doc = output::processed_json(&p);
-                        if let Some(map) = doc.as_object_mut() {
-                            map.insert(
-                                "project".into(),
-                                serde_json::Value::String(project.clone()),
-                            );
-                        }
+                        let doc = output::processed_json(&p, Some(&project));
                         let stored = storage
                             .write_and_wait(Entry::Event { project, doc })
                             .and_then(|_| {

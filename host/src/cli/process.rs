@@ -38,7 +38,17 @@ fn open_output(path: &Option<PathBuf>) -> io::Result<Box<dyn Write>> {
     })
 }
 
-fn write_line(out: &mut impl Write, doc: &serde_json::Value) -> io::Result<()> {
+/// A dead-lettered event as `--dead-letter` keeps it.
+#[derive(serde::Serialize)]
+struct DeadLetter<'a> {
+    event: faultline::event::Document<'a>,
+    error: String,
+    stage: usize,
+    plugin: &'a str,
+    provenance: output::Provenance<'a>,
+}
+
+fn write_line(out: &mut impl Write, doc: &impl serde::Serialize) -> io::Result<()> {
     serde_json::to_writer(&mut *out, doc)?;
     out.write_all(b"\n")
 }
@@ -115,7 +125,7 @@ pub fn run(args: Args) -> i32 {
         let written = match chain.run(event) {
             Disposition::Processed(p) => {
                 processed += 1;
-                write_line(&mut out, &output::processed_json(&p))
+                write_line(&mut out, &output::document(&p, None))
             }
             Disposition::Dropped { failure, .. } => {
                 dropped += 1;
@@ -131,13 +141,13 @@ pub fn run(args: Args) -> i32 {
                 match &mut dead_letter {
                     Some(f) => {
                         eprintln!("line {number}: dead-lettered: {failure}");
-                        let doc = serde_json::json!({
-                            "event": faultline::event::to_json(&original),
-                            "error": failure.to_string(),
-                            "stage": failure.stage,
-                            "plugin": &*failure.plugin,
-                            "provenance": output::provenance_json(&provenance),
-                        });
+                        let doc = DeadLetter {
+                            event: faultline::event::Document::new(&original),
+                            error: failure.to_string(),
+                            stage: failure.stage,
+                            plugin: &failure.plugin,
+                            provenance: output::Provenance(&provenance),
+                        };
                         write_line(f, &doc)
                     }
                     None => {

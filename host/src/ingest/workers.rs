@@ -163,10 +163,7 @@ fn work(
         match chain.run(job.event) {
             Disposition::Processed(p) => {
                 record_stages(&metrics, chain.name(), &p.provenance);
-                let mut doc = output::processed_json(&p);
-                if let Some(map) = doc.as_object_mut() {
-                    map.insert("project".into(), serde_json::Value::String(project.clone()));
-                }
+                let doc = output::processed_json(&p, Some(&project));
                 let entry = Entry::Event {
                     project: project.clone(),
                     doc,
