@@ -393,10 +393,14 @@ fn main() {
     // The host's own work per event in `faultline process`, around the chain.
     let lines: Vec<Vec<u8>> = json.iter().map(|j| j.to_string().into_bytes()).collect();
     let parse = rate(&lines, seconds / 4.0, |l| {
-        black_box(serde_json::from_slice::<serde_json::Value>(l).unwrap());
+        black_box(faultline::event::raw::from_slice(l).unwrap());
     });
-    let convert = rate(&json, seconds / 4.0, |j| {
-        black_box(faultline::event::from_json(j).unwrap());
+    let raws: Vec<_> = lines
+        .iter()
+        .map(|l| faultline::event::raw::from_slice(l).unwrap())
+        .collect();
+    let convert = rate(&raws, seconds / 4.0, |r| {
+        black_box(faultline::event::from_raw(r).unwrap());
     });
     let processed: Vec<_> = events
         .iter()

@@ -3,10 +3,12 @@
 //! send, and flattens every field without a typed home into attributes.
 
 mod document;
+pub mod raw;
 
 use serde_json::{Map, Value as Json};
 
 pub use document::{Document, Tail};
+use raw::{Object, Raw};
 
 use crate::runtime::bindings::faultline::plugin::types::{
     Attribute, Event, Exception, Frame, Level, Request, User, Value,
@@ -15,6 +17,9 @@ use crate::runtime::bindings::faultline::plugin::types::{
 /// Why an incoming event was refused.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum EventError {
+    /// The text is not JSON.
+    #[error("invalid JSON: {0}")]
+    Json(String),
     /// The JSON value is not an object.
     #[error("an event must be a JSON object, got {0}")]
     NotAnObject(&'static str),
@@ -35,15 +40,8 @@ fn field_err(field: impl Into<String>, reason: impl Into<String>) -> EventError 
     }
 }
 
-fn kind(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
-    }
+fn kind(v: &Raw) -> &'static str {
+    v.kind()
 }
 
 /// Escapes one key segment of a flattened path.
@@ -79,21 +77,21 @@ pub fn split_path(path: &str) -> Vec<String> {
     segments
 }
 
-fn scalar(v: &Json) -> Value {
+fn scalar(v: &Raw) -> Value {
     match v {
-        Json::Null => Value::Null,
-        Json::Bool(b) => Value::Boolean(*b),
-        Json::Number(n) => match n.as_i64() {
+        Raw::Null => Value::Null,
+        Raw::Bool(b) => Value::Boolean(*b),
+        Raw::Number(n) => match n.as_i64() {
             Some(i) => Value::Integer(i),
             None => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
         },
-        Json::String(s) => Value::Text(s.clone()),
-        Json::Array(_) | Json::Object(_) => unreachable!("containers are flattened"),
+        Raw::String(s) => Value::Text(s.to_string()),
+        Raw::Array(_) | Raw::Object(_) => unreachable!("containers are flattened"),
     }
 }
 
 /// Appends `v` flattened under `prefix` to `out`.
-pub fn flatten(prefix: &str, v: &Json, out: &mut Vec<Attribute>) {
+pub fn flatten(prefix: &str, v: &Raw, out: &mut Vec<Attribute>) {
     let child = |key: &str| {
         if prefix.is_empty() {
             key.to_string()
@@ -102,12 +100,12 @@ pub fn flatten(prefix: &str, v: &Json, out: &mut Vec<Attribute>) {
         }
     };
     match v {
-        Json::Object(map) => {
-            for (k, v) in map {
+        Raw::Object(map) => {
+            for (k, v) in map.iter() {
                 flatten(&child(&escape_segment(k)), v, out);
             }
         }
-        Json::Array(items) => {
+        Raw::Array(items) => {
             for (i, v) in items.iter().enumerate() {
                 flatten(&child(&i.to_string()), v, out);
             }
@@ -120,16 +118,12 @@ pub fn flatten(prefix: &str, v: &Json, out: &mut Vec<Attribute>) {
 }
 
 /// A string field: strings as they are, numbers and booleans as text.
-fn opt_string(
-    obj: &Map<String, Json>,
-    key: &str,
-    path: &str,
-) -> Result<Option<String>, EventError> {
+fn opt_string(obj: &Object, key: &str, path: &str) -> Result<Option<String>, EventError> {
     match obj.get(key) {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::String(s)) => Ok(Some(s.clone())),
-        Some(Json::Number(n)) => Ok(Some(n.to_string())),
-        Some(Json::Bool(b)) => Ok(Some(b.to_string())),
+        None | Some(Raw::Null) => Ok(None),
+        Some(Raw::String(s)) => Ok(Some(s.to_string())),
+        Some(Raw::Number(n)) => Ok(Some(n.to_string())),
+        Some(Raw::Bool(b)) => Ok(Some(b.to_string())),
         Some(other) => Err(field_err(
             path,
             format!("expected a string, got {}", kind(other)),
@@ -137,10 +131,10 @@ fn opt_string(
     }
 }
 
-fn opt_u32(obj: &Map<String, Json>, key: &str, path: &str) -> Result<Option<u32>, EventError> {
+fn opt_u32(obj: &Object, key: &str, path: &str) -> Result<Option<u32>, EventError> {
     match obj.get(key) {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::Number(n)) => n
+        None | Some(Raw::Null) => Ok(None),
+        Some(Raw::Number(n)) => n
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
             .map(Some)
@@ -152,7 +146,7 @@ fn opt_u32(obj: &Map<String, Json>, key: &str, path: &str) -> Result<Option<u32>
     }
 }
 
-fn parse_level(v: Option<&Json>) -> Result<Level, EventError> {
+fn parse_level(v: Option<&Raw>) -> Result<Level, EventError> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(Level::Error);
     };
@@ -198,12 +192,12 @@ fn now() -> f64 {
 /// Latest timestamp accepted as is; later ones are clamped to the time of receipt.
 const MAX_CLOCK_SKEW_SECS: f64 = 300.0;
 
-fn parse_timestamp(v: Option<&Json>, attributes: &mut Vec<Attribute>) -> Result<f64, EventError> {
+fn parse_timestamp(v: Option<&Raw>, attributes: &mut Vec<Attribute>) -> Result<f64, EventError> {
     let received = now();
     let ts = match v {
-        None | Some(Json::Null) => return Ok(received),
-        Some(Json::Number(n)) => seconds(n.as_f64().unwrap_or(f64::NAN)),
-        Some(Json::String(s)) => parse_time(s).ok_or_else(|| {
+        None | Some(Raw::Null) => return Ok(received),
+        Some(Raw::Number(n)) => seconds(n.as_f64().unwrap_or(f64::NAN)),
+        Some(Raw::String(s)) => parse_time(s).ok_or_else(|| {
             field_err(
                 "timestamp",
                 format!("{s:?} is not RFC 3339 or a number of seconds since the epoch"),
@@ -229,10 +223,10 @@ fn parse_timestamp(v: Option<&Json>, attributes: &mut Vec<Attribute>) -> Result<
     Ok(ts)
 }
 
-fn parse_event_id(v: Option<&Json>) -> Result<String, EventError> {
+fn parse_event_id(v: Option<&Raw>) -> Result<String, EventError> {
     match v {
-        None | Some(Json::Null) => Ok(uuid::Uuid::new_v4().simple().to_string()),
-        Some(Json::String(s)) => {
+        None | Some(Raw::Null) => Ok(uuid::Uuid::new_v4().simple().to_string()),
+        Some(Raw::String(s)) => {
             let id: String = s
                 .chars()
                 .filter(|c| *c != '-')
@@ -254,17 +248,17 @@ fn parse_event_id(v: Option<&Json>) -> Result<String, EventError> {
     }
 }
 
-fn pairs(v: &Json, path: &str) -> Result<Vec<(String, String)>, EventError> {
-    let text = |v: &Json| match v {
-        Json::String(s) => s.clone(),
+fn pairs(v: &Raw, path: &str) -> Result<Vec<(String, String)>, EventError> {
+    let text = |v: &Raw| match v {
+        Raw::String(s) => s.to_string(),
         other => other.to_string(),
     };
     match v {
-        Json::Null => Ok(Vec::new()),
-        Json::Object(map) => Ok(map.iter().map(|(k, v)| (k.clone(), text(v))).collect()),
-        Json::Array(items) => items
+        Raw::Null => Ok(Vec::new()),
+        Raw::Object(map) => Ok(map.iter().map(|(k, v)| (k.to_string(), text(v))).collect()),
+        Raw::Array(items) => items
             .iter()
-            .map(|item| match item.as_array().map(Vec::as_slice) {
+            .map(|item| match item.as_array() {
                 Some([k, v]) => Ok((text(k), text(v))),
                 _ => Err(field_err(path, "expected [key, value] pairs")),
             })
@@ -279,16 +273,16 @@ fn pairs(v: &Json, path: &str) -> Result<Vec<(String, String)>, EventError> {
     }
 }
 
-fn parse_frame(v: &Json, path: &str, attributes: &mut Vec<Attribute>) -> Result<Frame, EventError> {
-    let Json::Object(obj) = v else {
+fn parse_frame(v: &Raw, path: &str, attributes: &mut Vec<Attribute>) -> Result<Frame, EventError> {
+    let Raw::Object(obj) = v else {
         return Err(field_err(
             path,
             format!("a frame must be an object, got {}", kind(v)),
         ));
     };
     let mut vars = Vec::new();
-    for (key, value) in obj {
-        match key.as_str() {
+    for (key, value) in obj.iter() {
+        match key {
             "function" | "module" | "filename" | "abs_path" | "lineno" | "colno" | "in_app" => {}
             "vars" => flatten("", value, &mut vars),
             _ => flatten(
@@ -305,26 +299,26 @@ fn parse_frame(v: &Json, path: &str, attributes: &mut Vec<Attribute>) -> Result<
         abs_path: opt_string(obj, "abs_path", &format!("{path}.abs_path"))?,
         lineno: opt_u32(obj, "lineno", &format!("{path}.lineno"))?,
         colno: opt_u32(obj, "colno", &format!("{path}.colno"))?,
-        in_app: obj.get("in_app").and_then(Json::as_bool),
+        in_app: obj.get("in_app").and_then(Raw::as_bool),
         vars,
     })
 }
 
 fn parse_exception(
-    v: &Json,
+    v: &Raw,
     i: usize,
     attributes: &mut Vec<Attribute>,
 ) -> Result<Exception, EventError> {
     let path = format!("exception.values.{i}");
-    let Json::Object(obj) = v else {
+    let Raw::Object(obj) = v else {
         return Err(field_err(
             &path,
             format!("an exception must be an object, got {}", kind(v)),
         ));
     };
     let mut frames = Vec::new();
-    for (key, value) in obj {
-        match key.as_str() {
+    for (key, value) in obj.iter() {
+        match key {
             "type" | "value" | "module" => {}
             "stacktrace" => {
                 let Some(st) = value.as_object() else {
@@ -336,7 +330,7 @@ fn parse_exception(
                         "expected an object",
                     ));
                 };
-                for (sk, sv) in st {
+                for (sk, sv) in st.iter() {
                     if sk == "frames" {
                         let Some(list) = sv.as_array() else {
                             return Err(field_err(
@@ -375,10 +369,10 @@ fn parse_exception(
     })
 }
 
-fn query_string(v: &Json) -> Result<Option<String>, EventError> {
+fn query_string(v: &Raw) -> Result<Option<String>, EventError> {
     match v {
-        Json::Null => Ok(None),
-        Json::String(s) => Ok(Some(s.clone())),
+        Raw::Null => Ok(None),
+        Raw::String(s) => Ok(Some(s.to_string())),
         other => {
             let pairs = pairs(other, "request.query_string")?;
             Ok(Some(
@@ -392,10 +386,10 @@ fn query_string(v: &Json) -> Result<Option<String>, EventError> {
     }
 }
 
-fn cookies(v: &Json) -> Result<Option<String>, EventError> {
+fn cookies(v: &Raw) -> Result<Option<String>, EventError> {
     match v {
-        Json::Null => Ok(None),
-        Json::String(s) => Ok(Some(s.clone())),
+        Raw::Null => Ok(None),
+        Raw::String(s) => Ok(Some(s.to_string())),
         other => {
             let pairs = pairs(other, "request.cookies")?;
             Ok(Some(
@@ -409,9 +403,20 @@ fn cookies(v: &Json) -> Result<Option<String>, EventError> {
     }
 }
 
-/// Parses one incoming JSON event.
+/// Reads one incoming event from its JSON text.
+pub fn parse(bytes: &[u8]) -> Result<Event, EventError> {
+    let raw = raw::from_slice(bytes).map_err(|e| EventError::Json(e.to_string()))?;
+    from_raw(&raw)
+}
+
+/// Reads one incoming event from parsed JSON.
 pub fn from_json(v: &Json) -> Result<Event, EventError> {
-    let Json::Object(obj) = v else {
+    from_raw(&raw::from_value(v))
+}
+
+/// Reads one incoming event.
+pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
+    let Raw::Object(obj) = v else {
         return Err(EventError::NotAnObject(kind(v)));
     };
     let mut attributes = Vec::new();
@@ -421,13 +426,13 @@ pub fn from_json(v: &Json) -> Result<Event, EventError> {
     let mut user = None;
     let mut request = None;
     let mut fingerprint = Vec::new();
-    for (key, value) in obj {
-        match key.as_str() {
+    for (key, value) in obj.iter() {
+        match key {
             "event_id" | "timestamp" | "level" | "platform" | "logger" | "release"
             | "environment" | "server_name" | "transaction" => {}
             "message" => {
                 match value {
-                    Json::Object(m) => {
+                    Raw::Object(m) => {
                         if message.is_none() {
                             message = opt_string(m, "formatted", "message.formatted")?
                                 .or(opt_string(m, "message", "message.message")?);
@@ -456,16 +461,16 @@ pub fn from_json(v: &Json) -> Result<Event, EventError> {
                 }
             }
             "exception" => {
-                let values: &[Json] = match value {
-                    Json::Object(e) => match e.get("values") {
-                        Some(Json::Array(values)) => values,
+                let values: &[Raw] = match value {
+                    Raw::Object(e) => match e.get("values") {
+                        Some(Raw::Array(values)) => values,
                         None => &[],
                         Some(_) => {
                             return Err(field_err("exception.values", "expected an array"));
                         }
                     },
-                    Json::Array(values) => values,
-                    Json::Null => &[],
+                    Raw::Array(values) => values,
+                    Raw::Null => &[],
                     other => {
                         return Err(field_err(
                             "exception",
@@ -485,13 +490,13 @@ pub fn from_json(v: &Json) -> Result<Event, EventError> {
                 fingerprint = list
                     .iter()
                     .map(|v| match v {
-                        Json::String(s) => s.clone(),
+                        Raw::String(s) => s.to_string(),
                         other => other.to_string(),
                     })
                     .collect();
             }
             "user" => {
-                let Json::Object(u) = value else {
+                let Raw::Object(u) = value else {
                     if value.is_null() {
                         continue;
                     }
@@ -500,8 +505,8 @@ pub fn from_json(v: &Json) -> Result<Event, EventError> {
                         format!("expected an object, got {}", kind(value)),
                     ));
                 };
-                for (k, v) in u {
-                    if !matches!(k.as_str(), "id" | "email" | "username" | "ip_address") {
+                for (k, v) in u.iter() {
+                    if !matches!(k, "id" | "email" | "username" | "ip_address") {
                         flatten(&format!("user.{}", escape_segment(k)), v, &mut attributes);
                     }
                 }
@@ -513,7 +518,7 @@ pub fn from_json(v: &Json) -> Result<Event, EventError> {
                 });
             }
             "request" => {
-                let Json::Object(r) = value else {
+                let Raw::Object(r) = value else {
                     if value.is_null() {
                         continue;
                     }
@@ -522,11 +527,8 @@ pub fn from_json(v: &Json) -> Result<Event, EventError> {
                         format!("expected an object, got {}", kind(value)),
                     ));
                 };
-                for (k, v) in r {
-                    if !matches!(
-                        k.as_str(),
-                        "method" | "url" | "query_string" | "cookies" | "headers"
-                    ) {
+                for (k, v) in r.iter() {
+                    if !matches!(k, "method" | "url" | "query_string" | "cookies" | "headers") {
                         flatten(
                             &format!("request.{}", escape_segment(k)),
                             v,

@@ -104,9 +104,7 @@ pub fn run(args: Args) -> i32 {
                 args.max_event_kb
             ))
         } else {
-            serde_json::from_slice::<serde_json::Value>(&line)
-                .map_err(|e| format!("invalid JSON: {e}"))
-                .and_then(|v| faultline::event::from_json(&v).map_err(|e| e.to_string()))
+            faultline::event::parse(&line).map_err(|e| e.to_string())
         };
         let event = match parsed {
             Ok(e) => e,

@@ -72,26 +72,38 @@ fn round_trip_keeps_every_field() {
 fn timestamps() {
     let mut attrs = Vec::new();
     assert_eq!(
-        parse_timestamp(Some(&json!(1_700_000_000)), &mut attrs).unwrap(),
+        parse_timestamp(Some(&raw::from_value(&json!(1_700_000_000))), &mut attrs).unwrap(),
         1_700_000_000.0
     );
     assert_eq!(
-        parse_timestamp(Some(&json!(1_700_000_000_500u64)), &mut attrs).unwrap(),
+        parse_timestamp(
+            Some(&raw::from_value(&json!(1_700_000_000_500u64))),
+            &mut attrs
+        )
+        .unwrap(),
         1_700_000_000.5
     );
     assert_eq!(
-        parse_timestamp(Some(&json!("1700000000")), &mut attrs).unwrap(),
+        parse_timestamp(Some(&raw::from_value(&json!("1700000000"))), &mut attrs).unwrap(),
         1_700_000_000.0
     );
     assert_eq!(
-        parse_timestamp(Some(&json!("2023-11-14T22:13:20")), &mut attrs).unwrap(),
+        parse_timestamp(
+            Some(&raw::from_value(&json!("2023-11-14T22:13:20"))),
+            &mut attrs
+        )
+        .unwrap(),
         1_700_000_000.0
     );
-    let far = parse_timestamp(Some(&json!("2999-01-01T00:00:00Z")), &mut attrs).unwrap();
+    let far = parse_timestamp(
+        Some(&raw::from_value(&json!("2999-01-01T00:00:00Z"))),
+        &mut attrs,
+    )
+    .unwrap();
     assert!(far < now() + 1.0);
     assert_eq!(attrs[0].key, "_meta.timestamp.original");
-    assert!(parse_timestamp(Some(&json!("yesterday")), &mut attrs).is_err());
-    assert!(parse_timestamp(Some(&json!(-5)), &mut attrs).is_err());
+    assert!(parse_timestamp(Some(&raw::from_value(&json!("yesterday"))), &mut attrs).is_err());
+    assert!(parse_timestamp(Some(&raw::from_value(&json!(-5))), &mut attrs).is_err());
 }
 
 #[test]
@@ -129,4 +141,45 @@ fn path_escaping() {
     assert_eq!(split_path("a.b\\.c.0"), vec!["a", "b.c", "0"]);
     assert_eq!(escape_segment("x.y\\z"), "x\\.y\\\\z");
     assert_eq!(split_path(&escape_segment("x.y\\z")), vec!["x.y\\z"]);
+}
+
+/// Reading the text directly gives what reading it into a `serde_json::Value`
+/// first gave: same event, same errors.
+#[test]
+fn text_reads_as_the_json_value_did() {
+    let mut texts: Vec<String> = vec![
+        r#"{"message":"a","message":"b","tags":{"x":"1","y":"2","x":"3"},"extra":{"k":1,"j":[2,{"q":null}],"k":{"z":true}}}"#.into(),
+        r#"{"message":"quote \" and \u00e9 and \\ slash","user":{"id":18446744073709551615,"email":-3,"geo":{"lat":1.5e300}}}"#.into(),
+        r#"{"fingerprint":[1,"a",{"b":2},[3]],"request":{"headers":[["A","1"],["A",2]],"query_string":{"q":"x y"}}}"#.into(),
+        r#"{"exception":[{"type":"E","stacktrace":{"frames":[{"function":"f","vars":{"a.b":1}}]}}]}"#.into(),
+        format!(
+            "{{{}}}",
+            (0..40)
+                .map(|i| format!("\"k{}\":{i}", i % 25))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        r#"{"level":"nope"}"#.into(),
+        r#"{"user":"ann"}"#.into(),
+        r#"[1,2]"#.into(),
+    ];
+    let corpus = faultline_testkit::corpus::labelled(200, 7);
+    texts.extend(corpus.iter().map(|c| c.event.to_string()));
+    for text in &texts {
+        let value: Json = serde_json::from_str(text).unwrap();
+        let mut direct = crate::event::parse(text.as_bytes());
+        let mut via_value = from_json(&value);
+        // Both fill a missing event id with a random one.
+        for e in [direct.as_mut(), via_value.as_mut()].into_iter().flatten() {
+            e.event_id.clear();
+            e.timestamp = e.timestamp.floor();
+        }
+        assert_eq!(format!("{direct:?}"), format!("{via_value:?}"), "{text}");
+        let raw = raw::from_slice(text.as_bytes()).unwrap();
+        assert_eq!(raw.to_string(), value.to_string(), "{text}");
+    }
+    let bad = crate::event::parse(b"{\"message\": ")
+        .unwrap_err()
+        .to_string();
+    assert!(bad.starts_with("invalid JSON: EOF while parsing"), "{bad}");
 }

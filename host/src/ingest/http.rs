@@ -14,6 +14,7 @@ use serde_json::{Value as Json, json};
 
 use super::auth::{Denied, KeyEntry, Keys, Role};
 use super::{Live, Outcome, ServeError, ServeOptions, Workers};
+use crate::event::raw::{self, Raw};
 use crate::runtime::bindings::faultline::plugin::types::Event;
 use crate::storage::Store;
 
@@ -131,12 +132,12 @@ const EVENT_TYPES: &[&str] = &[
 ];
 
 /// An event as sent and its size in bytes.
-type SizedEvent = (Json, usize);
+type SizedEvent<'a> = (Raw<'a>, usize);
 
 /// Splits a body into events: one JSON object, a JSON array, or NDJSON, in
 /// which a line that is not UTF-8 or not JSON fails alone. Each event comes
 /// with its size as sent, for the per-event limit.
-fn split_events(body: &[u8]) -> Result<Vec<Result<SizedEvent, String>>, String> {
+fn split_events(body: &[u8]) -> Result<Vec<Result<SizedEvent<'_>, String>>, String> {
     let start = body.iter().position(|b| !b.is_ascii_whitespace());
     match start.map(|i| body[i]) {
         None => {
@@ -145,16 +146,16 @@ fn split_events(body: &[u8]) -> Result<Vec<Result<SizedEvent, String>>, String> 
         Some(b'[') => match serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(body) {
             Ok(items) => Ok(items
                 .into_iter()
-                .map(|raw| {
-                    serde_json::from_str(raw.get())
-                        .map(|v| (v, raw.get().len()))
+                .map(|item| {
+                    raw::from_slice(item.get().as_bytes())
+                        .map(|v| (v, item.get().len()))
                         .map_err(|e| format!("invalid JSON: {e}"))
                 })
                 .collect()),
             Err(e) => Err(format!("invalid JSON array: {e}")),
         },
         Some(_) => {
-            if let Ok(one) = serde_json::from_slice::<Json>(body) {
+            if let Ok(one) = raw::from_slice(body) {
                 return Ok(vec![Ok((one, body.trim_ascii().len()))]);
             }
             Ok(body
@@ -162,7 +163,7 @@ fn split_events(body: &[u8]) -> Result<Vec<Result<SizedEvent, String>>, String> 
                 .filter(|l| !l.trim_ascii().is_empty())
                 .map(|line| match std::str::from_utf8(line) {
                     Err(e) => Err(format!("the line is not UTF-8: {e}")),
-                    Ok(text) => serde_json::from_str::<Json>(text)
+                    Ok(text) => raw::from_slice(text.as_bytes())
                         .map(|v| (v, text.trim().len()))
                         .map_err(|e| format!("invalid JSON: {e}")),
                 })
@@ -232,7 +233,7 @@ async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
                     state.options.max_event_bytes
                 ));
             }
-            crate::event::from_json(&v).map_err(|e| e.to_string())
+            crate::event::from_raw(&v).map_err(|e| e.to_string())
         });
         match parsed {
             Ok(event) => events.push((index, event)),
@@ -401,7 +402,7 @@ async fn sentry_ingest(
             Err(e) => return sentry_error(StatusCode::BAD_REQUEST, e),
         }
     } else {
-        match serde_json::from_slice::<Json>(&body) {
+        match crate::event::raw::from_slice(&body) {
             Ok(v) => vec![(v, body.len())],
             Err(e) => return sentry_error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
         }
@@ -432,7 +433,7 @@ async fn sentry_ingest(
                 ),
             );
         }
-        match crate::event::from_json(raw) {
+        match crate::event::from_raw(raw) {
             Ok(e) => events.push((i, e)),
             Err(e) => return sentry_error(StatusCode::BAD_REQUEST, format!("event {i}: {e}")),
         }

@@ -7,6 +7,8 @@ use std::io::Read;
 
 use serde_json::Value as Json;
 
+use crate::event::raw::Raw;
+
 /// The `sentry_key` of an `X-Sentry-Auth` header (`Sentry sentry_key=…, sentry_version=7`).
 pub fn key_from_auth_header(header: &str) -> Option<&str> {
     header
@@ -69,12 +71,12 @@ pub fn decode(encoding: Option<&str>, body: &[u8], limit: usize) -> Result<Vec<u
 
 /// What an envelope holds that faultline processes.
 #[derive(Debug, Default)]
-pub struct Envelope {
+pub struct Envelope<'a> {
     /// The envelope header.
     pub header: Json,
     /// `event` items, with the header's `event_id` applied, and each
     /// payload's size in bytes as sent.
-    pub events: Vec<(Json, usize)>,
+    pub events: Vec<(Raw<'a>, usize)>,
     /// Items of other types, skipped.
     pub skipped: Vec<String>,
 }
@@ -88,7 +90,7 @@ fn line(body: &[u8], at: usize) -> (&[u8], usize) {
 
 /// Parses an envelope: a header line, then items, each a header line and a
 /// payload of `length` bytes or up to the next newline.
-pub fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
+pub fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, String> {
     let (header_line, mut at) = line(body, 0);
     let header: Json =
         serde_json::from_slice(header_line).map_err(|e| format!("invalid envelope header: {e}"))?;
@@ -132,13 +134,10 @@ pub fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
         };
         let kind = item.get("type").and_then(Json::as_str).unwrap_or("");
         if kind == "event" {
-            let mut event: Json = serde_json::from_slice(payload)
+            let mut event = crate::event::raw::from_slice(payload)
                 .map_err(|e| format!("item {index}: invalid event JSON: {e}"))?;
-            if let (Some(id), Some(obj)) = (
-                envelope.header.get("event_id").cloned(),
-                event.as_object_mut(),
-            ) {
-                obj.insert("event_id".into(), id);
+            if let (Some(id), Raw::Object(obj)) = (envelope.header.get("event_id"), &mut event) {
+                obj.insert("event_id", crate::event::raw::from_value(id).into_owned());
             }
             envelope.events.push((event, payload.len()));
         } else {
@@ -178,11 +177,19 @@ mod tests {
         let env = parse_envelope(&body).unwrap();
         assert_eq!(env.events.len(), 2);
         assert_eq!(
-            env.events[0].0["event_id"], "9ec79c33ec9942ab8353589fcb2e04dc",
+            env.events[0]
+                .0
+                .as_object()
+                .unwrap()
+                .get("event_id")
+                .unwrap()
+                .as_str(),
+            Some("9ec79c33ec9942ab8353589fcb2e04dc"),
             "the header's event_id wins"
         );
         assert_eq!(env.events[0].1, event.len(), "sizes are as sent");
-        assert_eq!(env.events[1].0["message"], "two");
+        let message = env.events[1].0.as_object().unwrap().get("message");
+        assert_eq!(message.and_then(Raw::as_str), Some("two"));
         assert_eq!(env.skipped, vec!["session"]);
         let truncated = parse_envelope(b"{}\n{\"type\":\"event\",\"length\":50}\n{}").unwrap_err();
         assert!(truncated.contains("truncated"), "{truncated}");
