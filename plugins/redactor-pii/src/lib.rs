@@ -100,6 +100,14 @@ fn normalize_key(key: &str) -> String {
 
 fn normalize_key_into(key: &str, out: &mut String) {
     out.clear();
+    if key.is_ascii() {
+        // The same as below for ASCII, without the Unicode case tables.
+        let kept = key
+            .bytes()
+            .filter(|b| !matches!(b, b'-' | b'_' | b'.' | b' '));
+        out.extend(kept.map(|b| char::from(b.to_ascii_lowercase())));
+        return;
+    }
     out.extend(
         key.chars()
             .filter(|c| !matches!(c, '-' | '_' | '.' | ' '))

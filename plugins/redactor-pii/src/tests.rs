@@ -380,3 +380,18 @@ fn fast_scan_finds_what_the_reference_finds() {
     assert!(skipped > 1000, "prefilter skipped only {skipped} values");
     assert!(findings > 5000, "only {findings} findings");
 }
+
+#[test]
+fn ascii_keys_normalize_as_the_unicode_path_does() {
+    let unicode = |key: &str| -> String {
+        key.chars()
+            .filter(|c| !matches!(c, '-' | '_' | '.' | ' '))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let every_ascii: String = (0u8..128).map(char::from).collect();
+    for key in ["Pass-Word", "X_API.Key", "user email", "", &every_ascii] {
+        assert_eq!(normalize_key(key), unicode(key), "{key:?}");
+    }
+    assert_eq!(normalize_key("ÜBER_Tökén"), "übertökén");
+}
