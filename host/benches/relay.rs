@@ -63,6 +63,8 @@ fn report(name: &str, corpus: &[Labelled], outputs: &[String], rate: f64) {
 }
 
 fn main() {
+    // As the binary runs: freed memory is kept, not returned to the OS.
+    faultline::keep_freed_memory();
     let seconds = bench_arg("--seconds", 3.0);
     ensure_relay();
     let corpus = labelled(600, 7);
