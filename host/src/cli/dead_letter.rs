@@ -108,9 +108,13 @@ pub fn run(cmd: Command) -> i32 {
                 };
                 match chain.run(parsed) {
                     Disposition::Processed(p) => {
-                        let doc = output::processed_json(&p, Some(&project));
+                        let doc = serde_json::to_vec(&output::document(&p, Some(&project)))
+                            .expect("output documents serialize");
                         let stored = storage
-                            .write_and_wait(Entry::Event { project, doc })
+                            .write_and_wait(
+                                Entry::event(project, doc)
+                                    .expect("an output document reads back as JSON"),
+                            )
                             .and_then(|_| {
                                 storage.write_and_wait(Entry::DeadLetterCleared {
                                     event_id: id.clone(),

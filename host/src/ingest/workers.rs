@@ -163,11 +163,12 @@ fn work(
         match chain.run(job.event) {
             Disposition::Processed(p) => {
                 record_stages(&metrics, chain.name(), &p.provenance);
-                let doc = output::processed_json(&p, Some(&project));
-                let entry = Entry::Event {
-                    project: project.clone(),
-                    doc,
-                };
+                // Written once, stored as written; storage parses back only
+                // the keys it indexes.
+                let doc = serde_json::to_vec(&output::document(&p, Some(&project)))
+                    .expect("output documents serialize");
+                let entry = Entry::event(project.clone(), doc)
+                    .expect("an output document reads back as JSON");
                 store(storage.as_ref(), &metrics, project, entry, id, job.reply);
             }
             Disposition::Dropped {

@@ -111,7 +111,7 @@ fn minute_of(doc: &Json) -> u64 {
 }
 
 /// The counter keys a stored event adds one to.
-fn keys(project: &str, doc: &Json) -> impl Iterator<Item = Vec<u8>> {
+pub(super) fn keys(project: &str, doc: &Json) -> impl Iterator<Item = Vec<u8>> {
     let minute = minute_of(doc);
     values(doc)
         .into_iter()
@@ -213,10 +213,9 @@ mod tests {
 
     fn store(storage: &Storage, project: &str, doc: Json) {
         storage
-            .write_and_wait(Entry::Event {
-                project: project.into(),
-                doc,
-            })
+            .write_and_wait(
+                Entry::event(project.into(), serde_json::to_vec(&doc).unwrap()).unwrap(),
+            )
             .unwrap();
     }
 

@@ -125,8 +125,13 @@ pub enum Entry {
     Event {
         /// Project it was sent to.
         project: String,
-        /// The document: event, classification, impact, provenance.
+        /// The document: event, classification, impact, provenance. When
+        /// `stored` holds the document, only the keys storing reads
+        /// ([`Entry::event`]).
         doc: Json,
+        /// The whole document, serialized, when the caller wrote it already.
+        #[serde(skip)]
+        stored: Option<Vec<u8>>,
     },
     /// A change of an issue's status by an operator.
     IssueStatus {
@@ -164,6 +169,71 @@ pub enum Entry {
     },
 }
 
+/// The top-level keys of an event document that storing it reads (issue
+/// grouping and title, distinct users, counters, the time index). Keep in
+/// step with `issues.rs` and `counters.rs`; a test compares what they derive
+/// from these keys alone with what they derive from whole documents.
+const INDEXED_KEYS: [&str; 12] = [
+    "event_id",
+    "timestamp",
+    "level",
+    "message",
+    "transaction",
+    "server_name",
+    "exception",
+    "tags",
+    "user",
+    "fingerprint",
+    "classification",
+    "impact",
+];
+
+/// Reads the [`INDEXED_KEYS`] of a serialized document, skipping the rest.
+fn indexed(bytes: &[u8]) -> serde_json::Result<Json> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Keys;
+    impl<'de> Visitor<'de> for Keys {
+        type Value = Json;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an event document")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+            let mut kept = serde_json::Map::with_capacity(INDEXED_KEYS.len());
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if INDEXED_KEYS.contains(&key.as_ref()) {
+                    kept.insert(key.into_owned(), map.next_value()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(Json::Object(kept))
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Keys {
+        type Value = Json;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let doc = Keys.deserialize(&mut de)?;
+    de.end()?;
+    Ok(doc)
+}
+
+impl Entry {
+    /// A processed event from its serialized output document: the bytes are
+    /// stored as they are, and only the keys storing reads are parsed (a
+    /// third of the work of building the whole document as a tree).
+    pub fn event(project: String, stored: Vec<u8>) -> serde_json::Result<Entry> {
+        Ok(Entry::Event {
+            project,
+            doc: indexed(&stored)?,
+            stored: Some(stored),
+        })
+    }
+}
+
 /// What applying an entry did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
@@ -180,13 +250,22 @@ pub enum Applied {
     Updated,
 }
 
-/// An entry as logged, and for an event its document as stored. The
-/// document is serialized once: the log record embeds the same bytes.
-fn log_record(entry: &Entry) -> (Vec<u8>, Option<Vec<u8>>) {
-    let Entry::Event { project, doc } = entry else {
+/// An entry as logged, and for an event its document as stored (taken out of
+/// the entry when it came serialized). The document is serialized once: the
+/// log record embeds the same bytes.
+fn log_record(entry: &mut Entry) -> (Vec<u8>, Option<Vec<u8>>) {
+    let Entry::Event {
+        project,
+        doc,
+        stored,
+    } = entry
+    else {
         return (serde_json::to_vec(entry).expect("entries serialize"), None);
     };
-    let doc = serde_json::to_vec(doc).expect("documents serialize");
+    let doc = match stored.take() {
+        Some(bytes) => bytes,
+        None => serde_json::to_vec(doc).expect("documents serialize"),
+    };
     // `Entry`'s serde form: {"kind":"event","project":…,"doc":…}
     let mut payload = Vec::with_capacity(doc.len() + project.len() + 40);
     payload.extend_from_slice(br#"{"kind":"event","project":"#);
@@ -295,7 +374,7 @@ impl Trees {
                     for (i, (entry, doc_bytes)) in items.iter().enumerate() {
                         let seq = first_seq + i as u64;
                         let outcome = match entry {
-                            Entry::Event { project, doc } => {
+                            Entry::Event { project, doc, .. } => {
                                 let id = doc["event_id"].as_str().unwrap_or_default();
                                 if events.get(id)?.is_some() {
                                     outcomes.push(Ok(Applied::Duplicate));
@@ -636,7 +715,8 @@ impl Store for Storage {
     fn write(&self, entry: Entry, ack: Ack) -> Result<(), StorageError> {
         // Serialized here, on the caller's (worker's) thread, so the single
         // writer thread only appends, syncs and applies.
-        let (payload, doc) = log_record(&entry);
+        let mut entry = entry;
+        let (payload, doc) = log_record(&mut entry);
         let writer = self.writer.lock().expect("writer lock");
         let writer = writer.as_ref().ok_or(StorageError::Closed)?;
         match writer.try_send(Job {
@@ -774,27 +854,99 @@ mod tests {
 
     #[test]
     fn an_event_log_record_is_the_entry_with_its_document_serialized_once() {
-        let entry = Entry::Event {
+        let full = serde_json::json!({"event_id": "e1", "message": "hi \u{1F4B3}",
+            "tags": {"a": "b"}, "provenance": [{"stage": 0}]});
+        let mut entry = Entry::Event {
             project: "p\"1".into(),
-            doc: serde_json::json!({"event_id": "e1", "message": "hi \u{1F4B3}", "tags": {"a": "b"}}),
+            doc: full.clone(),
+            stored: None,
         };
-        let (payload, doc) = log_record(&entry);
+        let (payload, doc) = log_record(&mut entry);
         let logged: Entry = serde_json::from_slice(&payload).unwrap();
         assert_eq!(
             serde_json::to_value(&logged).unwrap(),
             serde_json::to_value(&entry).unwrap()
         );
-        let Entry::Event { doc: original, .. } = &entry else {
+        assert_eq!(doc.unwrap(), serde_json::to_vec(&full).unwrap());
+        // Serialized by the caller: the same record, the bytes as given,
+        // and only the indexed keys parsed back.
+        let bytes = serde_json::to_vec(&full).unwrap();
+        let mut written = Entry::event("p\"1".into(), bytes.clone()).unwrap();
+        let Entry::Event { doc: indexed, .. } = &written else {
             unreachable!()
         };
-        assert_eq!(doc.unwrap(), serde_json::to_vec(original).unwrap());
-        let audit = Entry::Audit {
+        assert_eq!(
+            indexed,
+            &serde_json::json!({"event_id": "e1", "message": "hi \u{1F4B3}", "tags": {"a": "b"}})
+        );
+        let (again, doc) = log_record(&mut written);
+        assert_eq!(again, payload);
+        assert_eq!(doc.unwrap(), bytes);
+        let mut audit = Entry::Audit {
             actor: "a".into(),
             action: "b".into(),
             detail: "c".into(),
         };
-        let (payload, doc) = log_record(&audit);
+        let (payload, doc) = log_record(&mut audit);
         assert!(doc.is_none());
         assert_eq!(payload, serde_json::to_vec(&audit).unwrap());
+    }
+
+    /// Everything storing derives from an event (issue, title, culprit,
+    /// users, counters, time) comes out the same from the indexed keys alone.
+    #[test]
+    fn the_indexed_keys_are_all_storing_reads() {
+        let corpus = faultline_testkit::corpus::labelled(300, 11);
+        for (i, item) in corpus.iter().enumerate() {
+            let event = crate::event::from_json(&item.event).unwrap();
+            let mut full = crate::event::to_json(&event);
+            let map = full.as_object_mut().unwrap();
+            if i % 3 > 0 {
+                map.insert("classification".into(), serde_json::json!({
+                    "code": "DB-1", "category": ["database", "timeout"], "severity": "high",
+                    "fingerprint": if i % 3 == 1 { serde_json::json!(["db", i % 7]) } else { Json::Null },
+                }));
+                map.insert("impact".into(), serde_json::json!({"score": i % 101}));
+            }
+            if i % 5 == 0 {
+                map.remove("exception");
+            }
+            if i % 4 == 0 {
+                map.insert("transaction".into(), "GET /cart".into());
+            }
+            map.insert("level".into(), ["warning", "fatal", "info"][i % 3].into());
+            match i % 3 {
+                0 => {
+                    map.insert(
+                        "tags".into(),
+                        serde_json::json!({"service": format!("svc-{i}")}),
+                    );
+                }
+                1 => {
+                    map.insert("server_name".into(), format!("host-{i}").into());
+                }
+                _ => {}
+            }
+            if i % 6 == 0 {
+                map.insert("fingerprint".into(), serde_json::json!(["custom", i % 4]));
+            }
+            let bytes = serde_json::to_vec(&full).unwrap();
+            let Entry::Event { doc: indexed, .. } = Entry::event("1".into(), bytes).unwrap() else {
+                unreachable!()
+            };
+            let derived = |doc: &Json| {
+                let (fingerprint, id) = issues::fingerprint_of("7", doc);
+                let mut issue = Issue::new(&id, "7", fingerprint, doc);
+                issue.record(doc, true);
+                (
+                    serde_json::to_string(&issue).unwrap(),
+                    issues::user_key(doc),
+                    issues::timestamp_micros(doc),
+                    counters::keys("7", doc).collect::<Vec<_>>(),
+                    doc["event_id"].clone(),
+                )
+            };
+            assert_eq!(derived(&indexed), derived(&full), "event {i}");
+        }
     }
 }
