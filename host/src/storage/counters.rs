@@ -118,15 +118,15 @@ pub(super) fn keys(project: &str, doc: &Json) -> impl Iterator<Item = Vec<u8>> {
         .map(move |(by, value)| key(minute, by, project, &value))
 }
 
-/// Counts a stored event (inside the storing transaction).
-pub(super) fn bump(
+/// Adds `increments` to the counters (inside the storing transaction): one
+/// read and one write per key, however many events of the batch it counts.
+pub(super) fn add(
     tree: &TransactionalTree,
-    project: &str,
-    doc: &Json,
+    increments: &BTreeMap<Vec<u8>, u64>,
 ) -> Result<(), ConflictableTransactionError<String>> {
-    for k in keys(project, doc) {
-        let n = count(tree.get(&k)?.as_deref()) + 1;
-        tree.insert(k, &n.to_be_bytes())?;
+    for (k, by) in increments {
+        let n = count(tree.get(k)?.as_deref()) + by;
+        tree.insert(k.as_slice(), &n.to_be_bytes())?;
     }
     Ok(())
 }

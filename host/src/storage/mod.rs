@@ -9,6 +9,7 @@ mod indexed;
 mod issues;
 mod wal;
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -320,6 +321,17 @@ impl Trees {
             .transaction(
                 |(events, by_time, issues, users, dead, audit, counters, meta)| {
                     let mut outcomes = Vec::with_capacity(items.len());
+                    // Issues and counters a batch touches are read once,
+                    // updated in memory for each of its entries, and written
+                    // once at the end, in the same transaction.
+                    let mut touched: HashMap<String, Issue> = HashMap::new();
+                    let mut increments: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+                    let load = |id: &str| -> Result<Option<Issue>, Abort<String>> {
+                        match issues.get(id.as_bytes())? {
+                            Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(abort)?)),
+                            None => Ok(None),
+                        }
+                    };
                     for (i, (entry, doc_bytes)) in items.iter().enumerate() {
                         let seq = first_seq + i as u64;
                         let outcome = match entry {
@@ -338,10 +350,13 @@ impl Trees {
                                 key.extend_from_slice(id.as_bytes());
                                 by_time.insert(key, id.as_bytes())?;
                                 let (fingerprint, issue_id) = fingerprint_of(project, doc);
-                                let mut issue: Issue = match issues.get(&issue_id)? {
-                                    Some(v) => serde_json::from_slice(&v).map_err(abort)?,
-                                    None => Issue::new(&issue_id, project, fingerprint, doc),
-                                };
+                                if !touched.contains_key(&issue_id) {
+                                    let issue = match load(&issue_id)? {
+                                        Some(issue) => issue,
+                                        None => Issue::new(&issue_id, project, fingerprint, doc),
+                                    };
+                                    touched.insert(issue_id.clone(), issue);
+                                }
                                 let new_user = match issues::user_key(doc) {
                                     Some(user) => {
                                         let mut k = issue_id.as_bytes().to_vec();
@@ -351,29 +366,26 @@ impl Trees {
                                     }
                                     None => false,
                                 };
+                                let issue = touched.get_mut(&issue_id).expect("inserted above");
                                 issue.record(doc, new_user);
-                                counters::bump(counters, project, doc)?;
-                                issues.insert(
-                                    issue_id.as_bytes(),
-                                    serde_json::to_vec(&issue).map_err(abort)?,
-                                )?;
+                                for key in counters::keys(project, doc) {
+                                    *increments.entry(key).or_default() += 1;
+                                }
                                 Ok(Applied::Stored { issue: issue_id })
                             }
                             Entry::IssueStatus {
                                 issue,
                                 status,
                                 actor,
-                            } => match issues.get(issue.as_bytes())? {
+                            } => match touched
+                                .remove(issue)
+                                .map_or_else(|| load(issue), |i| Ok(Some(i)))?
+                            {
                                 None => Err(format!("no issue {issue}")),
-                                Some(bytes) => {
-                                    let mut current: Issue =
-                                        serde_json::from_slice(&bytes).map_err(abort)?;
+                                Some(mut current) => {
                                     let detail = format!("{} -> {status}", current.status);
                                     current.status = status.clone();
-                                    issues.insert(
-                                        issue.as_bytes(),
-                                        serde_json::to_vec(&current).map_err(abort)?,
-                                    )?;
+                                    touched.insert(issue.clone(), current);
                                     audit.insert(
                                         &seq.to_be_bytes(),
                                         audit_record(seq, actor, "issue.status", issue, &detail),
@@ -404,6 +416,10 @@ impl Trees {
                         };
                         outcomes.push(outcome);
                     }
+                    for (id, issue) in &touched {
+                        issues.insert(id.as_bytes(), serde_json::to_vec(issue).map_err(abort)?)?;
+                    }
+                    counters::add(counters, &increments)?;
                     let last = first_seq + items.len() as u64 - 1;
                     meta.insert("applied_seq", &last.to_be_bytes())?;
                     Ok(outcomes)
@@ -907,5 +923,97 @@ mod tests {
             };
             assert_eq!(derived(&indexed), derived(&full), "event {i}");
         }
+    }
+
+    /// A group commit folds the issue and counter updates of its entries;
+    /// the result is what applying them one by one gives.
+    #[test]
+    fn a_batch_applies_as_its_entries_one_by_one() {
+        let event = |id: &str, second: u64, message: &str| {
+            let doc = serde_json::json!({
+                "event_id": id,
+                "timestamp": crate::event::format_timestamp(1_764_000_000.0 + second as f64),
+                "level": "error",
+                "message": message,
+                "tags": {"service": "checkout"},
+                "user": {"id": format!("u{}", second % 2)},
+                "classification": {"code": "DB-1", "category": ["database"], "severity": "high"},
+                "impact": {"score": 10 + second},
+            });
+            Entry::event("1".into(), serde_json::to_vec(&doc).unwrap()).unwrap()
+        };
+        let issue = issues::fingerprint_of("1", &serde_json::json!({"message": "boom 1"})).1;
+        let status = |s: &str| Entry::IssueStatus {
+            issue: issue.clone(),
+            status: s.into(),
+            actor: "ops".into(),
+        };
+        let entries = [
+            event("a1", 1, "boom 1"),
+            event("a2", 2, "boom 2"),
+            event("b1", 3, "other"),
+            status("resolved"),
+            event("a3", 70, "boom 3"),
+            event("a2", 71, "boom 2"),
+            Entry::IssueStatus {
+                issue: "nope".into(),
+                status: "ignored".into(),
+                actor: "ops".into(),
+            },
+        ];
+        let state = |batched: bool| {
+            let dir = std::env::temp_dir()
+                .join(format!("faultline-batch-{}-{batched}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let trees = Trees::open(&dir).unwrap();
+            let outcomes: Vec<String> = if batched {
+                let items: Vec<(&Entry, Option<&[u8]>)> =
+                    entries.iter().map(|e| (e, None)).collect();
+                trees.apply_batch(1, &items).unwrap()
+            } else {
+                (0..entries.len())
+                    .map(|i| {
+                        trees
+                            .apply_batch(i as u64 + 1, &[(&entries[i], None)])
+                            .unwrap()
+                            .remove(0)
+                    })
+                    .collect()
+            }
+            .iter()
+            .map(|o| format!("{o:?}"))
+            .collect();
+            let dump = |tree: &sled::Tree| -> Vec<(Vec<u8>, Vec<u8>)> {
+                tree.iter()
+                    .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+                    .collect()
+            };
+            let state = (
+                outcomes,
+                dump(&trees.issues),
+                dump(&trees.counters),
+                dump(&trees.events).len(),
+                dump(&trees.issue_users).len(),
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+            state
+        };
+        let batched = state(true);
+        assert_eq!(batched, state(false));
+        let issue: Issue = serde_json::from_slice(
+            &batched
+                .1
+                .iter()
+                .find(|(k, _)| *k == issue.as_bytes())
+                .unwrap()
+                .1,
+        )
+        .unwrap();
+        assert_eq!(
+            (issue.count, issue.users, issue.status.as_str()),
+            (3, 2, "regressed")
+        );
+        assert!(batched.0[5].contains("Duplicate"), "{:?}", batched.0);
+        assert!(batched.0[6].contains("no issue"), "{:?}", batched.0);
     }
 }
