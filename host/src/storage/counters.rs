@@ -303,7 +303,17 @@ mod tests {
             .unwrap();
         storage.close().unwrap();
         drop(storage);
-        let storage = Storage::open(&dir, 16, Default::default()).unwrap();
+        // sled's I/O threads can hold the directory's lock for a moment after
+        // the last handle is dropped (a new process never sees this): retry.
+        let reopen = || Storage::open(&dir, 16, Default::default());
+        let storage = (0..50)
+            .find_map(|_| {
+                reopen().ok().or_else(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    None
+                })
+            })
+            .unwrap_or_else(|| reopen().unwrap());
         assert_eq!(
             storage
                 .stats(range.0, range.1, StatsBy::Level, None)
