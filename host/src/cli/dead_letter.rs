@@ -111,10 +111,9 @@ pub fn run(cmd: Command) -> i32 {
                         let doc = serde_json::to_vec(&output::document(&p, Some(&project)))
                             .expect("output documents serialize");
                         let stored = storage
-                            .write_and_wait(
-                                Entry::event(project, doc)
-                                    .expect("an output document reads back as JSON"),
-                            )
+                            .write_and_wait(Entry::event_or_tree(project.clone(), doc, || {
+                                output::processed_json(&p, Some(&project))
+                            }))
                             .and_then(|_| {
                                 storage.write_and_wait(Entry::DeadLetterCleared {
                                     event_id: id.clone(),

@@ -167,8 +167,9 @@ fn work(
                 // the keys it indexes.
                 let doc = serde_json::to_vec(&output::document(&p, Some(&project)))
                     .expect("output documents serialize");
-                let entry = Entry::event(project.clone(), doc)
-                    .expect("an output document reads back as JSON");
+                let entry = Entry::event_or_tree(project.clone(), doc, || {
+                    output::processed_json(&p, Some(&project))
+                });
                 store(storage.as_ref(), &metrics, project, entry, id, job.reply);
             }
             Disposition::Dropped {

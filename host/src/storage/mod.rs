@@ -182,6 +182,21 @@ impl Entry {
             stored: Some(stored),
         })
     }
+
+    /// [`Entry::event`], or when the document does not read back (nested
+    /// deeper than the JSON reader's limit: normalizing can add a level to
+    /// what an SDK sent, e.g. a bare `exception` array), the entry holding the
+    /// tree `whole` builds, stored as before.
+    pub fn event_or_tree(project: String, stored: Vec<u8>, whole: impl FnOnce() -> Json) -> Entry {
+        match Entry::event(project.clone(), stored) {
+            Ok(entry) => entry,
+            Err(_) => Entry::Event {
+                project,
+                doc: whole(),
+                stored: None,
+            },
+        }
+    }
 }
 
 /// What applying an entry did.
@@ -1015,5 +1030,24 @@ mod tests {
         );
         assert!(batched.0[5].contains("Duplicate"), "{:?}", batched.0);
         assert!(batched.0[6].contains("no issue"), "{:?}", batched.0);
+    }
+
+    #[test]
+    fn a_document_too_deep_to_read_back_is_stored_from_its_tree() {
+        let mut deep = serde_json::json!("leaf");
+        for _ in 0..130 {
+            deep = serde_json::json!({ "x": deep });
+        }
+        let doc = serde_json::json!({"event_id": "e1", "user": deep});
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        assert!(Entry::event("1".into(), bytes.clone()).is_err());
+        let entry = Entry::event_or_tree("1".into(), bytes.clone(), || doc.clone());
+        let mut entry = entry;
+        let (_, stored) = log_record(&mut entry);
+        assert_eq!(
+            stored.unwrap(),
+            bytes,
+            "the same bytes, serialized from the tree"
+        );
     }
 }
