@@ -27,6 +27,11 @@ const TYPED_FIELDS: &[&str] = &[
     "provenance",
 ];
 
+/// Most path segments an enricher's attribute key may have: the output
+/// document nests one object per segment, and documents are written and
+/// read recursively.
+pub const MAX_ATTRIBUTE_DEPTH: usize = 64;
+
 /// An addition the host refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("enrichment refused: {0}")]
@@ -43,10 +48,20 @@ pub fn apply(event: &mut Event, enrichment: Enrichment) -> Result<Vec<String>, R
         }
     }
     for attr in &enrichment.attributes {
-        let first = crate::event::split_path(&attr.key)
-            .into_iter()
-            .next()
-            .unwrap_or_default();
+        let segments = crate::event::split_path(&attr.key);
+        if segments.len() > MAX_ATTRIBUTE_DEPTH {
+            let start: String = attr.key.chars().take(60).collect();
+            let more = if start.len() < attr.key.len() {
+                "…"
+            } else {
+                ""
+            };
+            return Err(RefusedEnrichment(format!(
+                "attribute key {start:?}{more} is nested {} levels deep; at most {MAX_ATTRIBUTE_DEPTH}",
+                segments.len()
+            )));
+        }
+        let first = segments.into_iter().next().unwrap_or_default();
         if first.is_empty() {
             return Err(RefusedEnrichment(format!(
                 "attribute key {:?} is empty or starts with a dot",
@@ -80,4 +95,40 @@ pub fn apply(event: &mut Event, enrichment: Enrichment) -> Result<Vec<String>, R
         }
     }
     Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::bindings::faultline::plugin::types::{Attribute, Value};
+
+    fn attribute(key: &str) -> Enrichment {
+        Enrichment {
+            tags: Vec::new(),
+            attributes: vec![Attribute {
+                key: key.into(),
+                value: Value::Boolean(true),
+            }],
+        }
+    }
+
+    #[test]
+    fn refused_additions_say_why() {
+        let mut event = crate::event::from_json(&serde_json::json!({"message": "m"})).unwrap();
+        let deep = vec!["x"; MAX_ATTRIBUTE_DEPTH + 1].join(".");
+        for (key, why) in [
+            ("", "is empty"),
+            (".a", "starts with a dot"),
+            ("message.x", "names the typed field `message`"),
+            (deep.as_str(), "is nested 65 levels deep; at most 64"),
+        ] {
+            let err = apply(&mut event, attribute(key)).unwrap_err().to_string();
+            assert!(err.contains(why), "{key:?}: {err}");
+        }
+        let deepest = vec!["x"; MAX_ATTRIBUTE_DEPTH].join(".");
+        assert_eq!(
+            apply(&mut event, attribute(&deepest)).unwrap(),
+            vec![deepest]
+        );
+    }
 }
