@@ -108,12 +108,8 @@ pub fn run(cmd: Command) -> i32 {
                 };
                 match chain.run(parsed) {
                     Disposition::Processed(p) => {
-                        let doc = serde_json::to_vec(&output::document(&p, Some(&project)))
-                            .expect("output documents serialize");
                         let stored = storage
-                            .write_and_wait(Entry::event_or_tree(project.clone(), doc, || {
-                                output::processed_json(&p, Some(&project))
-                            }))
+                            .write_and_wait(output::stored(&p, &project))
                             .and_then(|_| {
                                 storage.write_and_wait(Entry::DeadLetterCleared {
                                     event_id: id.clone(),

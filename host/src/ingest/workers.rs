@@ -163,13 +163,7 @@ fn work(
         match chain.run(job.event) {
             Disposition::Processed(p) => {
                 record_stages(&metrics, chain.name(), &p.provenance);
-                // Written once, stored as written; storage parses back only
-                // the keys it indexes.
-                let doc = serde_json::to_vec(&output::document(&p, Some(&project)))
-                    .expect("output documents serialize");
-                let entry = Entry::event_or_tree(project.clone(), doc, || {
-                    output::processed_json(&p, Some(&project))
-                });
+                let entry = output::stored(&p, &project);
                 store(storage.as_ref(), &metrics, project, entry, id, job.reply);
             }
             Disposition::Dropped {
