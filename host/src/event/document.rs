@@ -8,6 +8,8 @@
 //! ignored. Only what attributes add is built as JSON values ([`Extras`]); the
 //! typed fields are written from the event as they are.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value as Json};
 
@@ -327,16 +329,31 @@ struct Pairs<'a> {
 impl Serialize for Pairs<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        for (i, (k, v)) in self.pairs.iter().enumerate() {
-            if self.pairs[..i].iter().any(|(earlier, _)| earlier == k) {
-                continue;
+        let pairs = self.pairs;
+        if pairs.len() <= 16 {
+            for (i, (k, v)) in pairs.iter().enumerate() {
+                if pairs[..i].iter().any(|(earlier, _)| earlier == k) {
+                    continue;
+                }
+                let last = pairs[i + 1..]
+                    .iter()
+                    .rev()
+                    .find(|(later, _)| later == k)
+                    .map_or(v, |(_, later)| later);
+                map.serialize_entry(k, last)?;
             }
-            let last = self.pairs[i + 1..]
+        } else {
+            // Linear for long lists: an event may carry thousands of tags.
+            let last: HashMap<&str, &str> = pairs
                 .iter()
-                .rev()
-                .find(|(later, _)| later == k)
-                .map_or(v, |(_, later)| later);
-            map.serialize_entry(k, last)?;
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let mut written = HashSet::with_capacity(last.len());
+            for (k, _) in pairs {
+                if written.insert(k.as_str()) {
+                    map.serialize_entry(k, last[k.as_str()])?;
+                }
+            }
         }
         entries(&mut map, self.extra)?;
         map.end()

@@ -298,7 +298,13 @@ fn attributes(rng: &mut Rng, max: usize) -> Vec<Attribute> {
 }
 
 fn pairs(rng: &mut Rng) -> Vec<(String, String)> {
-    (0..rng.below(4))
+    // Now and then a long list, repeated names included.
+    let n = if rng.chance(5) {
+        17 + rng.below(40)
+    } else {
+        rng.below(4)
+    };
+    (0..n)
         .map(|_| {
             let k = rng.pick(&["env", "Accept", "x", "a.b"]).to_string();
             (k, rng.pick(&["1", "2"]).to_string())
