@@ -40,10 +40,6 @@ fn field_err(field: impl Into<String>, reason: impl Into<String>) -> EventError 
     }
 }
 
-fn kind(v: &Raw) -> &'static str {
-    v.kind()
-}
-
 /// Escapes one key segment of a flattened path.
 pub fn escape_segment(segment: &str) -> String {
     if !segment.contains(['.', '\\']) {
@@ -91,7 +87,7 @@ fn scalar(v: &Raw) -> Value {
 }
 
 /// Appends `v` flattened under `prefix` to `out`.
-pub fn flatten(prefix: &str, v: &Raw, out: &mut Vec<Attribute>) {
+fn flatten(prefix: &str, v: &Raw, out: &mut Vec<Attribute>) {
     let child = |key: &str| {
         if prefix.is_empty() {
             key.to_string()
@@ -126,7 +122,7 @@ fn opt_string(obj: &Object, key: &str, path: &str) -> Result<Option<String>, Eve
         Some(Raw::Bool(b)) => Ok(Some(b.to_string())),
         Some(other) => Err(field_err(
             path,
-            format!("expected a string, got {}", kind(other)),
+            format!("expected a string, got {}", other.kind()),
         )),
     }
 }
@@ -141,7 +137,7 @@ fn opt_u32(obj: &Object, key: &str, path: &str) -> Result<Option<u32>, EventErro
             .ok_or_else(|| field_err(path, format!("expected a line or column number, got {n}"))),
         Some(other) => Err(field_err(
             path,
-            format!("expected a number, got {}", kind(other)),
+            format!("expected a number, got {}", other.kind()),
         )),
     }
 }
@@ -153,7 +149,7 @@ fn parse_level(v: Option<&Raw>) -> Result<Level, EventError> {
     let Some(s) = v.as_str() else {
         return Err(field_err(
             "level",
-            format!("expected a string, got {}", kind(v)),
+            format!("expected a string, got {}", v.kind()),
         ));
     };
     Ok(match s.to_ascii_lowercase().as_str() {
@@ -206,7 +202,7 @@ fn parse_timestamp(v: Option<&Raw>, attributes: &mut Vec<Attribute>) -> Result<f
         Some(other) => {
             return Err(field_err(
                 "timestamp",
-                format!("expected a string or number, got {}", kind(other)),
+                format!("expected a string or number, got {}", other.kind()),
             ));
         }
     };
@@ -243,7 +239,7 @@ fn parse_event_id(v: Option<&Raw>) -> Result<String, EventError> {
         }
         Some(other) => Err(field_err(
             "event_id",
-            format!("expected a string, got {}", kind(other)),
+            format!("expected a string, got {}", other.kind()),
         )),
     }
 }
@@ -267,7 +263,7 @@ fn pairs(v: &Raw, path: &str) -> Result<Vec<(String, String)>, EventError> {
             path,
             format!(
                 "expected an object or [key, value] pairs, got {}",
-                kind(other)
+                other.kind()
             ),
         )),
     }
@@ -277,7 +273,7 @@ fn parse_frame(v: &Raw, path: &str, attributes: &mut Vec<Attribute>) -> Result<F
     let Raw::Object(obj) = v else {
         return Err(field_err(
             path,
-            format!("a frame must be an object, got {}", kind(v)),
+            format!("a frame must be an object, got {}", v.kind()),
         ));
     };
     let mut vars = Vec::new();
@@ -313,7 +309,7 @@ fn parse_exception(
     let Raw::Object(obj) = v else {
         return Err(field_err(
             &path,
-            format!("an exception must be an object, got {}", kind(v)),
+            format!("an exception must be an object, got {}", v.kind()),
         ));
     };
     let mut frames = Vec::new();
@@ -417,7 +413,7 @@ pub fn from_json(v: &Json) -> Result<Event, EventError> {
 /// Reads one incoming event.
 pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
     let Raw::Object(obj) = v else {
-        return Err(EventError::NotAnObject(kind(v)));
+        return Err(EventError::NotAnObject(v.kind()));
     };
     let mut attributes = Vec::new();
     let mut exceptions = Vec::new();
@@ -474,7 +470,7 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
                     other => {
                         return Err(field_err(
                             "exception",
-                            format!("expected an object or array, got {}", kind(other)),
+                            format!("expected an object or array, got {}", other.kind()),
                         ));
                     }
                 };
@@ -502,7 +498,7 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
                     }
                     return Err(field_err(
                         "user",
-                        format!("expected an object, got {}", kind(value)),
+                        format!("expected an object, got {}", value.kind()),
                     ));
                 };
                 for (k, v) in u.iter() {
@@ -524,7 +520,7 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
                     }
                     return Err(field_err(
                         "request",
-                        format!("expected an object, got {}", kind(value)),
+                        format!("expected an object, got {}", value.kind()),
                     ));
                 };
                 for (k, v) in r.iter() {

@@ -236,11 +236,6 @@ impl Instance {
         &self.plugin
     }
 
-    /// Calls made on this instance so far.
-    pub fn calls(&self) -> u64 {
-        self.calls
-    }
-
     /// Whether the instance should be replaced by a fresh one before its next
     /// call: its linear memory grew by more than [`RECYCLE_AFTER_GROWTH`] (or a
     /// quarter of its limit, if less) since it settled after its first
