@@ -24,8 +24,8 @@ use faultline::runtime::bindings::faultline::plugin::types as host;
 use faultline::runtime::{Instance, Plugin, Runtime, RuntimeOptions, load};
 use faultline_sdk as sdk;
 use faultline_sdk::{Classifier, Redactor};
-use faultline_testkit::bench_arg;
 use faultline_testkit::corpus::{Rng, labelled, score, sized_event};
+use faultline_testkit::{bench_arg, bench_text_arg};
 
 fn value(v: &host::Value) -> sdk::Value {
     match v {
@@ -447,9 +447,9 @@ fn main() {
         }
     }
     std::fs::write(&input, &ndjson).unwrap();
-    let process = |input: &std::path::Path| {
+    let process_with = |binary: &str, input: &std::path::Path| {
         let start = Instant::now();
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+        let status = std::process::Command::new(binary)
             .args(["process", "--input"])
             .arg(input)
             .env("FAULTLINE_CACHE_DIR", dir.join("cache"))
@@ -460,6 +460,7 @@ fn main() {
         assert!(status.success(), "faultline process failed");
         start.elapsed().as_secs_f64()
     };
+    let process = |input: &std::path::Path| process_with(env!("CARGO_BIN_EXE_faultline"), input);
     process(&input); // fills the compiled-component cache
     let one = dir.join("one.ndjson");
     std::fs::write(&one, &lines[0]).unwrap();
@@ -476,6 +477,19 @@ fn main() {
         total * 1e6 / n as f64,
         start_up * 1e3
     );
+    // `--against PATH`: another build (e.g. an earlier commit's) over the
+    // same file, alternating with this one, to compare builds in one window.
+    if let Some(other) = bench_text_arg("--against") {
+        process_with(&other, &input); // fills its cache
+        let rounds: Vec<(f64, f64)> = (0..4)
+            .map(|_| (process_with(&other, &input), process(&input)))
+            .collect();
+        let us = |s: f64| s * 1e6 / n as f64;
+        println!("  against {other}, alternating, us/event (other / this build):");
+        for (o, t) in rounds {
+            println!("    {:>6.1} / {:>6.1}", us(o), us(t));
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 
     // 4. Redactor accuracy on the labelled corpus.

@@ -16,8 +16,8 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use faultline_testkit::bench_arg;
 use faultline_testkit::corpus::{Rng, sized_event};
+use faultline_testkit::{bench_arg, bench_text_arg};
 
 struct Conn {
     reader: BufReader<TcpStream>,
@@ -71,7 +71,10 @@ fn main() {
     let clients = bench_arg("--clients", 8.0) as usize;
     let dir = std::env::temp_dir().join(format!("faultline-ingest-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut server = Command::new(env!("CARGO_BIN_EXE_faultline"))
+    // `--server PATH` drives another build (e.g. an earlier commit's) instead,
+    // to compare builds in the same window.
+    let binary = bench_text_arg("--server").unwrap_or(env!("CARGO_BIN_EXE_faultline").into());
+    let mut server = Command::new(&binary)
         .args([
             "serve",
             "--listen",

@@ -181,10 +181,16 @@ pub fn c_plugin() -> PathBuf {
 
 /// The number after `name` on a benchmark's command line, or `default`.
 pub fn bench_arg(name: &str, default: f64) -> f64 {
+    bench_text_arg(name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The value after `name` on a bench's command line, if given.
+pub fn bench_text_arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+        .cloned()
 }
