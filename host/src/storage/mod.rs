@@ -501,12 +501,12 @@ fn writer_loop(
             }
         }
         let start = seq;
-        let logged: std::io::Result<()> = batch.iter().try_for_each(|job| {
+        for job in &batch {
             seq += 1;
-            wal.append(seq, &job.payload)
-        });
+            wal.append(seq, &job.payload);
+        }
         let fsync_start = std::time::Instant::now();
-        if let Err(e) = logged.and_then(|()| wal.sync()) {
+        if let Err(e) = wal.sync() {
             tracing::error!(path = %wal_path.display(), "write-ahead log failed; refusing writes: {e}");
             for job in batch {
                 (job.ack)(Err(format!("write-ahead log failed: {e}")));
