@@ -186,7 +186,7 @@ fn peak_rss_mb() -> f64 {
 
 fn main() {
     // As the binary runs: freed memory is kept, not returned to the OS.
-    faultline::keep_freed_memory();
+    faultline::configure_memory();
     let seconds = bench_arg("--seconds", 3.0);
     let bytes = bench_arg("--bytes", 2048.0) as usize;
     let mut rng = Rng::new(1);

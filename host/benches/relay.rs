@@ -64,7 +64,7 @@ fn report(name: &str, corpus: &[Labelled], outputs: &[String], rate: f64) {
 
 fn main() {
     // As the binary runs: freed memory is kept, not returned to the OS.
-    faultline::keep_freed_memory();
+    faultline::configure_memory();
     let seconds = bench_arg("--seconds", 3.0);
     ensure_relay();
     let corpus = labelled(600, 7);

@@ -56,7 +56,7 @@ fn config() -> Config {
 
 fn main() {
     // As the binary runs: freed memory is kept, not returned to the OS.
-    faultline::keep_freed_memory();
+    faultline::configure_memory();
     let seconds = bench_arg("--seconds", 1.0);
     let config = config();
     let mut pipeline = Pipeline::build(&config).unwrap();

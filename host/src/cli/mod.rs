@@ -205,7 +205,7 @@ fn init_tracing() {
 
 /// Runs the command line; returns the exit code.
 pub fn main() -> i32 {
-    faultline::keep_freed_memory();
+    faultline::configure_memory();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
