@@ -1,6 +1,6 @@
 //! HTTP ingest benchmark: prints figures, asserts nothing.
 //!
-//! `cargo bench -p faultline --bench ingest [-- --seconds S --batch N --clients C]`
+//! `cargo bench -p faultline --bench ingest [-- --seconds S --batch N --clients C --rate R]`
 //!
 //! Starts `faultline serve` (built-in default chain, durable acknowledgements)
 //! on loopback and drives it from this process:
@@ -167,7 +167,8 @@ fn main() {
     //    on a fixed schedule, and an acknowledgement's latency counts from
     //    when its request was due, so a server that falls behind cannot hide
     //    it by delaying the requests that would have waited.
-    let target = single_rate / 2.0;
+    // `--rate R` sends at R requests/s instead, to compare builds at one load.
+    let target = bench_arg("--rate", single_rate / 2.0);
     let per_client = target / clients as f64;
     let lat_start = Instant::now();
     let lat_deadline = lat_start + Duration::from_secs_f64(seconds);
