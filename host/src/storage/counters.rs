@@ -11,6 +11,8 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
+use super::indexing::Node;
+
 /// What a stats query breaks counts down by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatsBy {
@@ -65,23 +67,24 @@ pub struct Bucket {
 }
 
 /// `(breakdown, value)` pairs an event counts under; `unknown` where it has none.
-fn values(doc: &Json) -> [(StatsBy, String); 4] {
-    let text = |v: &Json| v.as_str().map(str::to_string);
-    let service = text(&doc["tags"]["service"])
-        .or_else(|| text(&doc["server_name"]))
+fn values<N: Node>(doc: &N) -> [(StatsBy, String); 4] {
+    let text = |path: &[&str]| doc.str_at(path).map(str::to_string);
+    let service = text(&["tags", "service"])
+        .or_else(|| text(&["server_name"]))
         .unwrap_or_else(|| "unknown".into());
-    let category = doc["classification"]["category"]
-        .as_array()
+    let category = doc
+        .at(&["classification", "category"])
+        .and_then(N::items)
         .map(|parts| {
             parts
                 .iter()
-                .filter_map(Json::as_str)
+                .filter_map(N::str)
                 .collect::<Vec<_>>()
                 .join(".")
         })
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| "unclassified".into());
-    let level = text(&doc["level"]).unwrap_or_else(|| "error".into());
+    let level = text(&["level"]).unwrap_or_else(|| "error".into());
     [
         (StatsBy::Total, String::new()),
         (StatsBy::Service, service),
@@ -106,12 +109,12 @@ fn count(v: Option<&[u8]>) -> u64 {
 }
 
 /// The minute an event counts in: its own timestamp's.
-fn minute_of(doc: &Json) -> u64 {
+fn minute_of(doc: &impl Node) -> u64 {
     super::issues::timestamp_micros(doc) / 60_000_000
 }
 
 /// The counter keys a stored event adds one to.
-pub(super) fn keys(project: &str, doc: &Json) -> impl Iterator<Item = Vec<u8>> {
+pub(super) fn keys(project: &str, doc: &impl Node) -> impl Iterator<Item = Vec<u8>> {
     let minute = minute_of(doc);
     values(doc)
         .into_iter()

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
+use super::indexing::{Node, Sample};
+
 /// An issue: the events that share a fingerprint.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Issue {
@@ -37,49 +39,59 @@ pub struct Issue {
     pub status: String,
 }
 
-fn timestamp(doc: &Json) -> f64 {
-    doc["timestamp"]
-        .as_str()
+/// The event's time in seconds since the epoch (0 without a readable one).
+pub fn timestamp(doc: &impl Node) -> f64 {
+    doc.str_at(&["timestamp"])
         .and_then(crate::event::parse_time)
         .unwrap_or(0.0)
 }
 
 /// The event's time in microseconds, for the time index.
-pub fn timestamp_micros(doc: &Json) -> u64 {
+pub fn timestamp_micros(doc: &impl Node) -> u64 {
     (timestamp(doc) * 1e6).max(0.0) as u64
 }
 
 /// Who the event's user is, for counting distinct users.
-pub fn user_key(doc: &Json) -> Option<String> {
+pub fn user_key(doc: &impl Node) -> Option<String> {
     let user = doc.get("user")?;
     ["id", "username", "ip_address", "email"]
         .iter()
-        .find_map(|k| user[*k].as_str().map(|v| format!("{k}:{v}")))
+        .find_map(|k| user.str_at(&[*k]).map(|v| format!("{k}:{v}")))
 }
 
-fn default_fingerprint(doc: &Json) -> Vec<String> {
-    if let Some(exc) = doc["exception"]["values"].as_array().and_then(|v| v.last()) {
-        let mut parts = vec![exc["type"].as_str().unwrap_or("Error").to_string()];
-        if let Some(frames) = exc["stacktrace"]["frames"].as_array() {
+/// A frame as `module:function` (or `filename`, `?` for what is missing).
+fn frame_name<N: Node>(frame: &N, separator: &str) -> String {
+    format!(
+        "{}{separator}{}",
+        frame
+            .str_at(&["module"])
+            .or(frame.str_at(&["filename"]))
+            .unwrap_or("?"),
+        frame.str_at(&["function"]).unwrap_or("?")
+    )
+}
+
+/// The last exception of the event, if any.
+fn last_exception<N: Node>(doc: &N) -> Option<&N> {
+    doc.at(&["exception", "values"])
+        .and_then(N::items)
+        .and_then(<[N]>::last)
+}
+
+fn default_fingerprint<N: Node>(doc: &N) -> Vec<String> {
+    if let Some(exc) = last_exception(doc) {
+        let mut parts = vec![exc.str_at(&["type"]).unwrap_or("Error").to_string()];
+        if let Some(frames) = exc.at(&["stacktrace", "frames"]).and_then(N::items) {
             parts.extend(
                 frames
                     .iter()
-                    .filter(|f| f["in_app"].as_bool() == Some(true))
-                    .map(|f| {
-                        format!(
-                            "{}:{}",
-                            f["module"]
-                                .as_str()
-                                .or(f["filename"].as_str())
-                                .unwrap_or("?"),
-                            f["function"].as_str().unwrap_or("?")
-                        )
-                    }),
+                    .filter(|f| f.at(&["in_app"]).and_then(N::bool) == Some(true))
+                    .map(|f| frame_name(f, ":")),
             );
         }
         return parts;
     }
-    let message = doc["message"].as_str().unwrap_or("");
+    let message = doc.str_at(&["message"]).unwrap_or("");
     vec![strip_variables(message)]
 }
 
@@ -102,17 +114,24 @@ pub fn strip_variables(message: &str) -> String {
 }
 
 /// The fingerprint of a stored document and the id of its issue.
-pub fn fingerprint_of(project: &str, doc: &Json) -> (Vec<String>, String) {
-    let fingerprint: Vec<String> = match doc["classification"]["fingerprint"].as_array() {
-        Some(parts) if !parts.is_empty() => parts
+pub fn fingerprint_of<N: Node>(project: &str, doc: &N) -> (Vec<String>, String) {
+    let texts = |parts: &[N]| -> Vec<String> {
+        parts
             .iter()
-            .map(|p| p.as_str().unwrap_or_default().to_string())
-            .collect(),
-        _ => match doc["fingerprint"].as_array() {
-            Some(parts) if !parts.is_empty() && parts.iter().all(|p| p != "{{ default }}") => parts
-                .iter()
-                .map(|p| p.as_str().unwrap_or_default().to_string())
-                .collect(),
+            .map(|p| p.str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let fingerprint: Vec<String> = match doc
+        .at(&["classification", "fingerprint"])
+        .and_then(N::items)
+    {
+        Some(parts) if !parts.is_empty() => texts(parts),
+        _ => match doc.get("fingerprint").and_then(N::items) {
+            Some(parts)
+                if !parts.is_empty() && parts.iter().all(|p| p.str() != Some("{{ default }}")) =>
+            {
+                texts(parts)
+            }
             _ => default_fingerprint(doc),
         },
     };
@@ -134,39 +153,30 @@ fn truncate(s: &str, max: usize) -> String {
 
 impl Issue {
     /// A new issue for its first event (counts are added by [`Issue::record`]).
-    pub fn new(id: &str, project: &str, fingerprint: Vec<String>, doc: &Json) -> Issue {
-        let exc = doc["exception"]["values"].as_array().and_then(|v| v.last());
+    pub fn new<N: Node>(id: &str, project: &str, fingerprint: Vec<String>, doc: &N) -> Issue {
+        let exc = last_exception(doc);
         let title = match exc {
-            Some(e) => match e["value"].as_str() {
-                Some(v) => format!("{}: {v}", e["type"].as_str().unwrap_or("Error")),
-                None => e["type"].as_str().unwrap_or("Error").to_string(),
+            Some(e) => match e.str_at(&["value"]) {
+                Some(v) => format!("{}: {v}", e.str_at(&["type"]).unwrap_or("Error")),
+                None => e.str_at(&["type"]).unwrap_or("Error").to_string(),
             },
-            None => doc["message"]
-                .as_str()
+            None => doc
+                .str_at(&["message"])
                 .unwrap_or("(no message)")
                 .to_string(),
         };
-        let culprit = doc["transaction"]
-            .as_str()
+        let culprit = doc
+            .str_at(&["transaction"])
             .map(str::to_string)
             .unwrap_or_else(|| {
-                exc.and_then(|e| e["stacktrace"]["frames"].as_array())
+                exc.and_then(|e| e.at(&["stacktrace", "frames"]).and_then(N::items))
                     .and_then(|f| {
                         f.iter()
                             .rev()
-                            .find(|f| f["in_app"].as_bool() == Some(true))
+                            .find(|f| f.at(&["in_app"]).and_then(N::bool) == Some(true))
                             .or(f.last())
                     })
-                    .map(|f| {
-                        format!(
-                            "{} in {}",
-                            f["module"]
-                                .as_str()
-                                .or(f["filename"].as_str())
-                                .unwrap_or("?"),
-                            f["function"].as_str().unwrap_or("?")
-                        )
-                    })
+                    .map(|f| frame_name(f, " in "))
                     .unwrap_or_default()
             });
         let ts = timestamp(doc);
@@ -188,18 +198,16 @@ impl Issue {
     }
 
     /// Adds one event to the aggregates.
-    pub fn record(&mut self, doc: &Json, new_user: bool) {
-        let ts = timestamp(doc);
+    pub fn record(&mut self, sample: &Sample, new_user: bool) {
+        let ts = sample.time;
         self.first_seen = self.first_seen.min(ts);
         self.last_seen = self.last_seen.max(ts);
         self.count += 1;
         self.users += u64::from(new_user);
-        if let Some(c) = doc.get("classification").filter(|c| !c.is_null()) {
-            self.classification = Some(serde_json::json!({
-                "code": c["code"], "category": c["category"], "severity": c["severity"],
-            }));
+        if let Some(c) = &sample.classification {
+            self.classification = Some(c.clone());
         }
-        if let Some(score) = doc["impact"]["score"].as_u64() {
+        if let Some(score) = sample.score {
             self.max_impact = self.max_impact.max(score.min(100) as u8);
             self.sum_impact += score;
         }
@@ -235,17 +243,17 @@ mod tests {
     fn aggregates_and_regressions() {
         let doc = json!({"timestamp": "2026-01-01T00:00:00Z", "message": "m", "impact": {"score": 40}, "user": {"id": "u1"}});
         let mut issue = Issue::new("i", "p", vec!["m".into()], &doc);
-        issue.record(&doc, true);
+        issue.record(&Sample::of(&doc), true);
         let later =
             json!({"timestamp": "2026-01-02T00:00:00Z", "message": "m", "impact": {"score": 70}});
-        issue.record(&later, false);
+        issue.record(&Sample::of(&later), false);
         assert_eq!(
             (issue.count, issue.users, issue.max_impact, issue.sum_impact),
             (2, 1, 70, 110)
         );
         assert_eq!(issue.last_seen - issue.first_seen, 86_400.0);
         issue.status = "resolved".into();
-        issue.record(&later, false);
+        issue.record(&Sample::of(&later), false);
         assert_eq!(issue.status, "regressed");
     }
 }

@@ -5,7 +5,7 @@
 //! (group commit: one `fdatasync` per batch, not per event).
 
 mod counters;
-mod indexed;
+mod indexing;
 mod issues;
 mod wal;
 
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 pub use counters::{Bucket, StatsBy};
+pub use indexing::Indexing;
 pub use issues::{Issue, fingerprint_of};
 
 use crate::metrics::Metrics;
@@ -127,13 +128,16 @@ pub enum Entry {
     Event {
         /// Project it was sent to.
         project: String,
-        /// The document: event, classification, impact, provenance. When
-        /// `stored` holds the document, only the parts storing reads
-        /// ([`Entry::event`]).
+        /// The document: event, classification, impact, provenance; `null`
+        /// when the caller wrote it already (`stored`, [`Entry::event`]).
         doc: Json,
         /// The whole document, serialized, when the caller wrote it already.
         #[serde(skip)]
         stored: Option<Vec<u8>>,
+        /// What storing it derives from the document, when the caller
+        /// derived it already (else the writer derives it from `doc`).
+        #[serde(skip)]
+        indexing: Option<Box<Indexing>>,
     },
     /// A change of an issue's status by an operator.
     IssueStatus {
@@ -173,28 +177,37 @@ pub enum Entry {
 
 impl Entry {
     /// A processed event from its serialized output document: the bytes are
-    /// stored as they are, and only the parts storing reads are parsed back
-    /// (see the `indexed` module).
+    /// stored as they are, and what storing derives from them is derived
+    /// here, on the caller's thread, from a borrowed reading of them.
     pub fn event(project: String, stored: Vec<u8>) -> serde_json::Result<Entry> {
-        Ok(Entry::Event {
-            project,
-            doc: indexed::stored_reads(&stored)?,
-            stored: Some(stored),
-        })
+        let indexing = Indexing::of(&project, &crate::event::raw::from_slice(&stored)?);
+        Ok(Entry::prepared(project, stored, indexing))
     }
 
     /// [`Entry::event`], or when the document does not read back (nested
     /// deeper than the JSON reader's limit: normalizing can add a level to
-    /// what an SDK sent, e.g. a bare `exception` array), the entry holding the
-    /// tree `whole` builds, stored as before.
+    /// what an SDK sent, e.g. a bare `exception` array), the entry derived
+    /// from the tree `whole` builds.
     pub fn event_or_tree(project: String, stored: Vec<u8>, whole: impl FnOnce() -> Json) -> Entry {
-        match Entry::event(project.clone(), stored) {
-            Ok(entry) => entry,
-            Err(_) => Entry::Event {
-                project,
-                doc: whole(),
-                stored: None,
-            },
+        match crate::event::raw::from_slice(&stored) {
+            Ok(doc) => {
+                let indexing = Indexing::of(&project, &doc);
+                drop(doc);
+                Entry::prepared(project, stored, indexing)
+            }
+            Err(_) => {
+                let indexing = Indexing::of(&project, &whole());
+                Entry::prepared(project, stored, indexing)
+            }
+        }
+    }
+
+    fn prepared(project: String, stored: Vec<u8>, indexing: Indexing) -> Entry {
+        Entry::Event {
+            project,
+            doc: Json::Null,
+            stored: Some(stored),
+            indexing: Some(Box::new(indexing)),
         }
     }
 }
@@ -223,6 +236,7 @@ fn log_record(entry: &mut Entry) -> (Vec<u8>, Option<Vec<u8>>) {
         project,
         doc,
         stored,
+        ..
     } = entry
     else {
         return (serde_json::to_vec(entry).expect("entries serialize"), None);
@@ -350,29 +364,43 @@ impl Trees {
                     for (i, (entry, doc_bytes)) in items.iter().enumerate() {
                         let seq = first_seq + i as u64;
                         let outcome = match entry {
-                            Entry::Event { project, doc, .. } => {
-                                let id = doc["event_id"].as_str().unwrap_or_default();
+                            Entry::Event {
+                                project,
+                                doc,
+                                stored,
+                                indexing,
+                            } => {
+                                let derived;
+                                let ix = match indexing {
+                                    Some(ix) => ix.as_ref(),
+                                    None => {
+                                        derived = Indexing::of(project, doc);
+                                        &derived
+                                    }
+                                };
+                                let id = ix.id.as_str();
                                 if events.get(id)?.is_some() {
                                     outcomes.push(Ok(Applied::Duplicate));
                                     continue;
                                 }
-                                let bytes = match doc_bytes {
-                                    Some(b) => b.to_vec(),
-                                    None => serde_json::to_vec(doc).map_err(abort)?,
+                                let bytes = match (doc_bytes, stored) {
+                                    (Some(b), _) => b.to_vec(),
+                                    (None, Some(b)) => b.clone(),
+                                    (None, None) => serde_json::to_vec(doc).map_err(abort)?,
                                 };
                                 events.insert(id, bytes)?;
-                                let mut key = issues::timestamp_micros(doc).to_be_bytes().to_vec();
+                                let mut key = ix.micros.to_be_bytes().to_vec();
                                 key.extend_from_slice(id.as_bytes());
                                 by_time.insert(key, id.as_bytes())?;
-                                let (fingerprint, issue_id) = fingerprint_of(project, doc);
-                                if !touched.contains_key(&issue_id) {
-                                    let issue = match load(&issue_id)? {
+                                let issue_id = &ix.issue.id;
+                                if !touched.contains_key(issue_id) {
+                                    let issue = match load(issue_id)? {
                                         Some(issue) => issue,
-                                        None => Issue::new(&issue_id, project, fingerprint, doc),
+                                        None => ix.issue.clone(),
                                     };
                                     touched.insert(issue_id.clone(), issue);
                                 }
-                                let new_user = match issues::user_key(doc) {
+                                let new_user = match &ix.user {
                                     Some(user) => {
                                         let mut k = issue_id.as_bytes().to_vec();
                                         k.push(0);
@@ -381,12 +409,14 @@ impl Trees {
                                     }
                                     None => false,
                                 };
-                                let issue = touched.get_mut(&issue_id).expect("inserted above");
-                                issue.record(doc, new_user);
-                                for key in counters::keys(project, doc) {
-                                    *increments.entry(key).or_default() += 1;
+                                let issue = touched.get_mut(issue_id).expect("inserted above");
+                                issue.record(&ix.sample, new_user);
+                                for key in &ix.counters {
+                                    *increments.entry(key.clone()).or_default() += 1;
                                 }
-                                Ok(Applied::Stored { issue: issue_id })
+                                Ok(Applied::Stored {
+                                    issue: issue_id.clone(),
+                                })
                             }
                             Entry::IssueStatus {
                                 issue,
@@ -840,6 +870,7 @@ mod tests {
             project: "p\"1".into(),
             doc: full.clone(),
             stored: None,
+            indexing: None,
         };
         let (payload, doc) = log_record(&mut entry);
         let logged: Entry = serde_json::from_slice(&payload).unwrap();
@@ -849,16 +880,14 @@ mod tests {
         );
         assert_eq!(doc.unwrap(), serde_json::to_vec(&full).unwrap());
         // Serialized by the caller: the same record, the bytes as given,
-        // and only the parts storing reads parsed back.
+        // and what storing derives derived already.
         let bytes = serde_json::to_vec(&full).unwrap();
         let mut written = Entry::event("p\"1".into(), bytes.clone()).unwrap();
-        let Entry::Event { doc: indexed, .. } = &written else {
+        let Entry::Event { doc, indexing, .. } = &written else {
             unreachable!()
         };
-        assert_eq!(
-            indexed,
-            &serde_json::json!({"event_id": "e1", "message": "hi \u{1F4B3}", "tags": {"a": "b"}})
-        );
+        assert!(doc.is_null());
+        assert_eq!(indexing.as_deref(), Some(&Indexing::of("p\"1", &full)));
         let (again, doc) = log_record(&mut written);
         assert_eq!(again, payload);
         assert_eq!(doc.unwrap(), bytes);
@@ -873,9 +902,10 @@ mod tests {
     }
 
     /// Everything storing derives from an event (issue, title, culprit,
-    /// users, counters, time) comes out the same from the parts kept alone.
+    /// users, counters, time) comes out the same from the borrowed reading of
+    /// the written bytes as from the whole `serde_json` tree.
     #[test]
-    fn the_parts_kept_are_all_storing_reads() {
+    fn what_storing_derives_reads_the_same_from_both_trees() {
         let corpus = faultline_testkit::corpus::labelled(300, 11);
         for (i, item) in corpus.iter().enumerate() {
             let event = crate::event::from_json(&item.event).unwrap();
@@ -920,23 +950,20 @@ mod tests {
                     }
                 }
             }
-            let bytes = serde_json::to_vec(&full).unwrap();
-            let Entry::Event { doc: indexed, .. } = Entry::event("1".into(), bytes).unwrap() else {
+            let mut bytes = serde_json::to_vec(&full).unwrap();
+            if i % 8 == 0 {
+                // Repeated keys: the last value counts, as serde_json reads them.
+                let mut text = br#"{"level":"debug","user":{"id":"first"},"#.to_vec();
+                text.extend_from_slice(&bytes[1..]);
+                full = serde_json::from_slice(&text).unwrap();
+                bytes = text;
+            }
+            let Entry::Event { indexing, .. } = Entry::event("7".into(), bytes).unwrap() else {
                 unreachable!()
             };
-            let derived = |doc: &Json| {
-                let (fingerprint, id) = issues::fingerprint_of("7", doc);
-                let mut issue = Issue::new(&id, "7", fingerprint, doc);
-                issue.record(doc, true);
-                (
-                    serde_json::to_string(&issue).unwrap(),
-                    issues::user_key(doc),
-                    issues::timestamp_micros(doc),
-                    counters::keys("7", doc).collect::<Vec<_>>(),
-                    doc["event_id"].clone(),
-                )
-            };
-            assert_eq!(derived(&indexed), derived(&full), "event {i}");
+            let expected = Indexing::of("7", &full);
+            assert_eq!(indexing.as_deref(), Some(&expected), "event {i}");
+            assert_eq!(expected.counters.len(), 4);
         }
     }
 

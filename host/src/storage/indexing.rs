@@ -1,0 +1,148 @@
+//! What storing an event derives from its document — its issue (fingerprint,
+//! title, culprit), distinct-user key, per-minute counters and time-index key
+//! — read from either JSON tree: the borrowed [`Raw`] tree of a document
+//! just written (on the worker that wrote it, so the single writer thread
+//! only applies the result), or a `serde_json::Value` (a logged entry replayed
+//! at start, a stored document filtered by a read).
+
+use serde_json::Value as Json;
+
+use super::issues::{self, Issue};
+use crate::event::raw::Raw;
+
+/// Read access to a JSON value; what is absent or of another type is `None`.
+pub trait Node: Sized {
+    /// An object's member.
+    fn get(&self, key: &str) -> Option<&Self>;
+    /// A string's text.
+    fn str(&self) -> Option<&str>;
+    /// A boolean.
+    fn bool(&self) -> Option<bool>;
+    /// A non-negative integer.
+    fn u64(&self) -> Option<u64>;
+    /// An array's items.
+    fn items(&self) -> Option<&[Self]>;
+    /// Whether it is `null`.
+    fn is_null(&self) -> bool;
+    /// The value as a `serde_json::Value`.
+    fn to_json(&self) -> Json;
+
+    /// The member at a path of keys.
+    fn at(&self, path: &[&str]) -> Option<&Self> {
+        path.iter().try_fold(self, |node, key| node.get(key))
+    }
+    /// The string at a path of keys.
+    fn str_at(&self, path: &[&str]) -> Option<&str> {
+        self.at(path).and_then(Node::str)
+    }
+}
+
+impl Node for Json {
+    fn get(&self, key: &str) -> Option<&Json> {
+        self.as_object()?.get(key)
+    }
+    fn str(&self) -> Option<&str> {
+        self.as_str()
+    }
+    fn bool(&self) -> Option<bool> {
+        self.as_bool()
+    }
+    fn u64(&self) -> Option<u64> {
+        self.as_u64()
+    }
+    fn items(&self) -> Option<&[Json]> {
+        self.as_array().map(Vec::as_slice)
+    }
+    fn is_null(&self) -> bool {
+        Json::is_null(self)
+    }
+    fn to_json(&self) -> Json {
+        self.clone()
+    }
+}
+
+impl Node for Raw<'_> {
+    fn get(&self, key: &str) -> Option<&Self> {
+        self.as_object()?.get(key)
+    }
+    fn str(&self) -> Option<&str> {
+        self.as_str()
+    }
+    fn bool(&self) -> Option<bool> {
+        self.as_bool()
+    }
+    fn u64(&self) -> Option<u64> {
+        match self {
+            Raw::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    }
+    fn items(&self) -> Option<&[Self]> {
+        self.as_array()
+    }
+    fn is_null(&self) -> bool {
+        Raw::is_null(self)
+    }
+    fn to_json(&self) -> Json {
+        serde_json::to_value(self).unwrap_or(Json::Null)
+    }
+}
+
+/// What one event adds to its issue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Seconds since the epoch.
+    pub time: f64,
+    /// `code`, `category` and `severity` of its classification, if any.
+    pub classification: Option<Json>,
+    /// Its impact score, if any.
+    pub score: Option<u64>,
+}
+
+impl Sample {
+    /// The sample of a stored document.
+    pub fn of(doc: &impl Node) -> Sample {
+        let part = |c: &_, key| Node::get(c, key).map_or(Json::Null, Node::to_json);
+        Sample {
+            time: issues::timestamp(doc),
+            classification: doc.get("classification").filter(|c| !c.is_null()).map(|c| {
+                serde_json::json!({
+                    "code": part(c, "code"), "category": part(c, "category"), "severity": part(c, "severity"),
+                })
+            }),
+            score: doc.at(&["impact", "score"]).and_then(Node::u64),
+        }
+    }
+}
+
+/// Everything storing an event writes besides the document itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Indexing {
+    /// The event id (empty if it has none).
+    pub id: String,
+    /// Its time in microseconds, for the time index.
+    pub micros: u64,
+    /// The issue it groups into, as this event would open it (no counts yet).
+    pub issue: Issue,
+    /// Who its user is, for counting distinct users.
+    pub user: Option<String>,
+    /// The per-minute counters it adds one to.
+    pub counters: Vec<Vec<u8>>,
+    /// What it adds to its issue.
+    pub sample: Sample,
+}
+
+impl Indexing {
+    /// Derives it from a stored document of `project`.
+    pub fn of(project: &str, doc: &impl Node) -> Indexing {
+        let (fingerprint, issue_id) = issues::fingerprint_of(project, doc);
+        Indexing {
+            id: doc.str_at(&["event_id"]).unwrap_or_default().to_string(),
+            micros: issues::timestamp_micros(doc),
+            issue: Issue::new(&issue_id, project, fingerprint, doc),
+            user: issues::user_key(doc),
+            counters: super::counters::keys(project, doc).collect(),
+            sample: Sample::of(doc),
+        }
+    }
+}
