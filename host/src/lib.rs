@@ -37,27 +37,25 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// name no constant for it). Checked by a test against the documented default.
 const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 
-/// Sets up the process's memory for steady latency; the binary and the
+/// Keeps freed memory mapped instead of handing it back to the OS a second
+/// later, mimalloc's default. The host frees and allocates the same few
+/// megabytes over and over (documents, batches, sled's pages); returning them
+/// and faulting zeroed pages in again took ~8 % of `faultline serve`'s CPU
+/// and ~10 % of its throughput (BENCHMARKS.md). Resident memory stays at its
+/// peak instead of falling back between bursts. The binary and the
 /// benchmarks call this first thing.
-///
-/// - Freed memory stays mapped instead of going back to the OS a second
-///   later (mimalloc's default). The host frees and allocates the same few
-///   megabytes over and over (documents, batches, sled's pages); returning
-///   them and faulting zeroed pages in again took ~8 % of `faultline serve`'s
-///   CPU and ~10 % of its throughput. Resident memory stays at its peak
-///   instead of falling back between bursts.
-/// - No transparent huge pages (Linux). mimalloc asks for them on its
-///   arenas, and the kernel then zeroes 2 MiB at a time on the first touch,
-///   in whichever thread touches it: a 1–5 ms stall, which was the ack
-///   latency's p99 in `faultline serve` (5.2 → 2.0 ms at the same load,
-///   BENCHMARKS.md), with no throughput change.
 pub fn configure_memory() {
     // SAFETY: sets a process-wide option of the allocator; touches no memory.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-    no_transparent_huge_pages();
 }
 
-fn no_transparent_huge_pages() {
+/// Turns off transparent huge pages for the process (Linux; elsewhere a
+/// no-op). mimalloc asks for them on its arenas, and the kernel then zeroes
+/// 2 MiB at a time on first touch, in whichever thread touches it: a 1–5 ms
+/// stall, which was the ack latency's p99 in `faultline serve` (5.2 → 2.0 ms
+/// at the same load, BENCHMARKS.md). `serve` calls this; `process` keeps huge
+/// pages, which make its batch work ~2 % faster.
+pub fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: a process attribute read by the kernel at page faults; no memory is passed.
     if unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) } != 0 {
@@ -170,7 +168,6 @@ mod allocator_tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn the_process_runs_without_transparent_huge_pages() {
-        // Not `configure_memory`: the purge delay test reads the default.
         super::no_transparent_huge_pages();
         let disabled = unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) };
         assert_eq!(disabled, 1);

@@ -37,6 +37,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
+    faultline::no_transparent_huge_pages();
     if let Some(days) = args.retention_days
         && (!days.is_finite() || days <= 0.0)
     {
