@@ -212,8 +212,11 @@ fn main() {
         .append(true)
         .open(&probe)
         .unwrap();
+    // For as long as the latency run, so that the disk's rare slow syncs
+    // weigh the same in both percentiles.
     let mut fsyncs = Vec::new();
-    for _ in 0..500 {
+    let probe_deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    while Instant::now() < probe_deadline {
         file.write_all(&[0u8; 4096]).unwrap();
         let t = Instant::now();
         file.sync_data().unwrap();
@@ -248,7 +251,10 @@ fn main() {
         latencies.len()
     );
     println!();
-    println!("the disk's fdatasync (4 KiB appends), same run:");
+    println!(
+        "the disk's fdatasync (4 KiB appends for {seconds:.0} s, {} syncs), same run:",
+        fsyncs.len()
+    );
     println!(
         "  p50 {:.2} ms, p99 {:.2} ms",
         percentile(&fsyncs, 0.50),
