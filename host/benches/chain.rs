@@ -428,7 +428,7 @@ fn main() {
         ("parse the JSON line", parse),
         ("convert to the typed event", convert),
         ("write the output line", write),
-        ("(serve: written, read back)", stored),
+        ("(serve: written + derived)", stored),
     ] {
         println!("  {what:<28} {:>6.1} us", 1e6 / r);
     }
