@@ -11,8 +11,9 @@ mod wal;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
@@ -264,7 +265,52 @@ struct Job {
     payload: Vec<u8>,
     /// For events, the document as stored, serialized by the caller's thread.
     doc: Option<Vec<u8>>,
-    ack: Ack,
+    /// Taken when the write is acknowledged.
+    ack: Option<Ack>,
+}
+
+/// Events are acknowledged as soon as the log has made them durable, before
+/// sled has them; reads wait until sled has caught up with every
+/// acknowledgement given before they started, so an acknowledged event is
+/// always there to read.
+#[derive(Default)]
+struct Visibility {
+    /// The last sequence number acknowledged early.
+    acked: AtomicU64,
+    /// The last sequence number applied to sled.
+    applied: AtomicU64,
+    lock: Mutex<()>,
+    caught_up: Condvar,
+}
+
+impl Visibility {
+    /// Waits until sled holds everything acknowledged so far.
+    fn wait(&self) {
+        let target = self.acked.load(Ordering::SeqCst);
+        if self.applied.load(Ordering::SeqCst) >= target {
+            return;
+        }
+        let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        while self.applied.load(Ordering::SeqCst) < target {
+            guard = self
+                .caught_up
+                .wait(guard)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Entries up to `seq` are about to be acknowledged before being applied.
+    fn acknowledging(&self, seq: u64) {
+        self.acked.fetch_max(seq, Ordering::SeqCst);
+    }
+
+    /// Entries up to `seq` are in sled (`u64::MAX`: stop waiting, the writer
+    /// has stopped).
+    fn applied(&self, seq: u64) {
+        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.applied.fetch_max(seq, Ordering::SeqCst);
+        self.caught_up.notify_all();
+    }
 }
 
 #[derive(Clone)]
@@ -285,6 +331,7 @@ pub struct Storage {
     trees: Trees,
     writer: Mutex<Option<SyncSender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    visibility: Arc<Visibility>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
@@ -313,6 +360,34 @@ impl Trees {
             meta: tree("meta")?,
             db,
         })
+    }
+
+    /// What applying would answer for each event entry, known before
+    /// applying (the writer applies batches in order, so sled holds every
+    /// earlier one): a duplicate if its id is stored or came earlier in the
+    /// batch, else stored in its issue. `None` for other entries, events
+    /// not derived yet, and when sled cannot be read.
+    fn foreseen<'a>(&self, entries: impl Iterator<Item = &'a Entry>) -> Vec<Option<Applied>> {
+        let mut ids = std::collections::HashSet::new();
+        entries
+            .map(|entry| {
+                let Entry::Event {
+                    indexing: Some(ix), ..
+                } = entry
+                else {
+                    return None;
+                };
+                let earlier = !ids.insert(ix.id.as_str());
+                let stored = self.events.contains_key(ix.id.as_bytes()).ok()?;
+                Some(if earlier || stored {
+                    Applied::Duplicate
+                } else {
+                    Applied::Stored {
+                        issue: ix.issue.id.clone(),
+                    }
+                })
+            })
+            .collect()
     }
 
     fn applied_seq(&self) -> Result<u64, StorageError> {
@@ -520,6 +595,7 @@ fn writer_loop(
     mut seq: u64,
     rx: Receiver<Job>,
     metrics: Arc<Metrics>,
+    visibility: Arc<Visibility>,
 ) {
     let wal_path = dir.join("wal");
     while let Ok(first) = rx.recv() {
@@ -539,27 +615,51 @@ fn writer_loop(
         if let Err(e) = wal.sync() {
             tracing::error!(path = %wal_path.display(), "write-ahead log failed; refusing writes: {e}");
             for job in batch {
-                (job.ack)(Err(format!("write-ahead log failed: {e}")));
+                if let Some(ack) = job.ack {
+                    ack(Err(format!("write-ahead log failed: {e}")));
+                }
             }
+            visibility.applied(u64::MAX);
             return;
         }
         metrics.commit(batch.len() as u64, fsync_start.elapsed().as_micros() as u64);
         tracing::debug!(batch = batch.len(), "group commit");
+        // Durable: events are acknowledged now with the outcome applying
+        // will have; sled gets them next (reads wait for it).
+        let last = start + batch.len() as u64;
+        let foreseen = trees.foreseen(batch.iter().map(|j| &j.entry));
+        visibility.acknowledging(last);
+        for (job, outcome) in batch.iter_mut().zip(&foreseen) {
+            if let Some(outcome) = outcome
+                && let Some(ack) = job.ack.take()
+            {
+                ack(Ok(outcome.clone()));
+            }
+        }
         let items: Vec<(&Entry, Option<&[u8]>)> =
             batch.iter().map(|j| (&j.entry, j.doc.as_deref())).collect();
-        match trees.apply_batch(start + 1, &items) {
+        let applied = trees.apply_batch(start + 1, &items);
+        drop(items);
+        match applied {
             Ok(outcomes) => {
-                for (job, outcome) in batch.into_iter().zip(outcomes) {
-                    (job.ack)(outcome);
+                visibility.applied(last);
+                for ((job, outcome), early) in batch.into_iter().zip(outcomes).zip(foreseen) {
+                    match job.ack {
+                        Some(ack) => ack(outcome),
+                        None => debug_assert_eq!(early.map(Ok), Some(outcome)),
+                    }
                 }
             }
             Err(e) => {
                 tracing::error!(
-                    "applying a committed batch to the database failed; refusing writes: {e}"
+                    "applying a committed batch to the database failed; refusing writes (what the log holds is applied at the next start): {e}"
                 );
                 for job in batch {
-                    (job.ack)(Err(format!("the database failed: {e}")));
+                    if let Some(ack) = job.ack {
+                        ack(Err(format!("the database failed: {e}")));
+                    }
                 }
+                visibility.applied(u64::MAX);
                 return;
             }
         }
@@ -623,14 +723,17 @@ impl Storage {
         let (tx, rx) = sync_channel(queue);
         let writer_trees = trees.clone();
         let writer_dir = dir.to_path_buf();
+        let visibility = Arc::new(Visibility::default());
+        let seen = visibility.clone();
         let thread = std::thread::Builder::new()
             .name("faultline-writer".into())
-            .spawn(move || writer_loop(writer_trees, writer_dir, wal, seq, rx, metrics))
+            .spawn(move || writer_loop(writer_trees, writer_dir, wal, seq, rx, metrics, seen))
             .map_err(io_err(dir))?;
         Ok(Storage {
             trees,
             writer: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
+            visibility,
         })
     }
 }
@@ -733,7 +836,7 @@ impl Store for Storage {
             entry,
             payload,
             doc,
-            ack,
+            ack: Some(ack),
         }) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(StorageError::Busy),
@@ -743,6 +846,7 @@ impl Store for Storage {
 
     /// A stored event by id.
     fn event(&self, id: &str) -> Result<Option<Json>, StorageError> {
+        self.visibility.wait();
         self.trees
             .events
             .get(id)
@@ -759,6 +863,7 @@ impl Store for Storage {
         before: Option<&[u8]>,
         filter: &EventFilter,
     ) -> Result<(Vec<Json>, Option<Vec<u8>>), StorageError> {
+        self.visibility.wait();
         let micros = |t: f64| ((t * 1e6).max(0.0) as u64).to_be_bytes().to_vec();
         let low = filter.since.map(micros).unwrap_or_default();
         let mut high = filter.until.map(|t| micros(t + 1e-6));
@@ -798,16 +903,19 @@ impl Store for Storage {
         by: StatsBy,
         project: Option<&str>,
     ) -> Result<Vec<Bucket>, StorageError> {
+        self.visibility.wait();
         counters::read(&self.trees.counters, since, until, by, project).map_err(sled_err)
     }
 
     /// Every issue.
     fn issues(&self) -> Result<Vec<Issue>, StorageError> {
+        self.visibility.wait();
         all(&self.trees.issues)
     }
 
     /// One issue by id.
     fn issue(&self, id: &str) -> Result<Option<Issue>, StorageError> {
+        self.visibility.wait();
         self.trees
             .issues
             .get(id)
@@ -820,6 +928,7 @@ impl Store for Storage {
     /// issues keep their aggregates. Returns how many were deleted. Deletions
     /// bypass the log: a sweep lost in a crash is simply repeated.
     fn sweep(&self, cutoff: f64) -> Result<usize, StorageError> {
+        self.visibility.wait();
         let bound = ((cutoff * 1e6).max(0.0) as u64).to_be_bytes().to_vec();
         let mut deleted = 0;
         for item in self.trees.by_time.range(..bound) {
@@ -833,11 +942,13 @@ impl Store for Storage {
 
     /// The audit log, oldest first.
     fn audit(&self) -> Result<Vec<Json>, StorageError> {
+        self.visibility.wait();
         all(&self.trees.audit)
     }
 
     /// Dead-lettered entries.
     fn dead_letters(&self) -> Result<Vec<Entry>, StorageError> {
+        self.visibility.wait();
         all(&self.trees.dead)
     }
 
@@ -1011,7 +1122,16 @@ mod tests {
             let outcomes: Vec<String> = if batched {
                 let items: Vec<(&Entry, Option<&[u8]>)> =
                     entries.iter().map(|e| (e, None)).collect();
-                trees.apply_batch(1, &items).unwrap()
+                let foreseen = trees.foreseen(entries.iter());
+                let outcomes = trees.apply_batch(1, &items).unwrap();
+                // Events are acknowledged with the foreseen outcome.
+                assert_eq!(foreseen.iter().filter(|f| f.is_some()).count(), 5);
+                for (f, o) in foreseen.into_iter().zip(&outcomes) {
+                    if let Some(f) = f {
+                        assert_eq!(Ok(f), *o);
+                    }
+                }
+                outcomes
             } else {
                 (0..entries.len())
                     .map(|i| {
@@ -1057,6 +1177,75 @@ mod tests {
         );
         assert!(batched.0[5].contains("Duplicate"), "{:?}", batched.0);
         assert!(batched.0[6].contains("no issue"), "{:?}", batched.0);
+    }
+
+    #[test]
+    fn reads_wait_for_what_was_acknowledged_to_be_applied() {
+        let visibility = Arc::new(Visibility::default());
+        visibility.wait(); // nothing acknowledged: returns at once
+        visibility.acknowledging(5);
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (visibility, done) = (visibility.clone(), done.clone());
+            std::thread::spawn(move || {
+                visibility.wait();
+                done.store(true, Ordering::SeqCst);
+            })
+        };
+        visibility.applied(4);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(
+            !done.load(Ordering::SeqCst),
+            "4 of 5 applied: still waiting"
+        );
+        visibility.applied(5);
+        reader.join().unwrap();
+        assert!(done.load(Ordering::SeqCst));
+    }
+
+    /// Acknowledged events can be read at once, though sled gets them after
+    /// the acknowledgement.
+    #[test]
+    fn an_acknowledged_event_is_there_to_read() {
+        let dir = std::env::temp_dir().join(format!("faultline-visible-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let storage = Storage::open(&dir, 64, Default::default()).unwrap();
+        for i in 0..200 {
+            let id = format!("{i:032x}");
+            let doc = serde_json::json!({"event_id": id, "message": format!("m{}", i % 3)});
+            let applied = storage
+                .write_and_wait(
+                    Entry::event("1".into(), serde_json::to_vec(&doc).unwrap()).unwrap(),
+                )
+                .unwrap();
+            assert!(matches!(applied, Applied::Stored { .. }), "{applied:?}");
+            assert!(storage.event(&id).unwrap().is_some(), "event {i}");
+        }
+        let again = serde_json::json!({"event_id": format!("{:032x}", 7), "message": "m1"});
+        let applied = storage
+            .write_and_wait(Entry::event("1".into(), serde_json::to_vec(&again).unwrap()).unwrap())
+            .unwrap();
+        assert_eq!(applied, Applied::Duplicate);
+        assert_eq!(
+            storage
+                .issues()
+                .unwrap()
+                .iter()
+                .map(|i| i.count)
+                .sum::<u64>(),
+            200
+        );
+        // Other entries are acknowledged once applied, with what applying did.
+        let issue = storage.issues().unwrap()[0].id.clone();
+        let status = Entry::IssueStatus {
+            issue: issue.clone(),
+            status: "resolved".into(),
+            actor: "ops".into(),
+        };
+        assert_eq!(storage.write_and_wait(status), Ok(Applied::Updated));
+        assert_eq!(storage.issue(&issue).unwrap().unwrap().status, "resolved");
+        storage.close().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
