@@ -255,6 +255,20 @@ fn ingest_store_group_and_read_back() {
     assert!(exit.success(), "SIGTERM stops cleanly: {exit:?}");
 }
 
+/// The server turns transparent huge pages off for itself (their zeroing on
+/// first touch stalled acknowledgements); kernels that report it say so in
+/// `/proc/<pid>/status`.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_runs_without_transparent_huge_pages() {
+    let dir = temp_dir("serve-thp");
+    let server = start(&dir, &[], None);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    if let Some(line) = status.lines().find(|l| l.starts_with("THP_enabled:")) {
+        assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+    }
+}
+
 #[test]
 fn sigkill_under_load_loses_no_acknowledged_event() {
     let dir = temp_dir("serve-kill");
