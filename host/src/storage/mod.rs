@@ -256,7 +256,9 @@ fn log_record(entry: &mut Entry) -> (Vec<u8>, Option<Vec<u8>>) {
     (payload, Some(doc))
 }
 
-/// Acknowledgement callback of one write.
+/// Acknowledgement callback of one write. It runs on the writer thread,
+/// possibly before sled holds the write, so it must not read the store (a
+/// read would wait for the writer it is blocking).
 pub type Ack = Box<dyn FnOnce(Result<Applied, String>) + Send>;
 
 struct Job {
