@@ -190,17 +190,11 @@ impl Entry {
     /// what an SDK sent, e.g. a bare `exception` array), the entry derived
     /// from the tree `whole` builds.
     pub fn event_or_tree(project: String, stored: Vec<u8>, whole: impl FnOnce() -> Json) -> Entry {
-        match crate::event::raw::from_slice(&stored) {
-            Ok(doc) => {
-                let indexing = Indexing::of(&project, &doc);
-                drop(doc);
-                Entry::prepared(project, stored, indexing)
-            }
-            Err(_) => {
-                let indexing = Indexing::of(&project, &whole());
-                Entry::prepared(project, stored, indexing)
-            }
-        }
+        let indexing = match crate::event::raw::from_slice(&stored) {
+            Ok(doc) => Indexing::of(&project, &doc),
+            Err(_) => Indexing::of(&project, &whole()),
+        };
+        Entry::prepared(project, stored, indexing)
     }
 
     fn prepared(project: String, stored: Vec<u8>, indexing: Indexing) -> Entry {
