@@ -241,7 +241,12 @@ fn main() {
     println!("  {single_rate:>10.0} events/s acknowledged ({single_acked} in {seconds:.1} s)");
     println!();
     println!(
-        "open loop at half the one-event rate ({target:.0} requests/s due, {achieved:.0}/s sent), one event per request,"
+        "open loop at {} ({target:.0} requests/s due, {achieved:.0}/s sent), one event per request,",
+        if bench_text_arg("--rate").is_some() {
+            "the rate asked for"
+        } else {
+            "half the one-event rate"
+        }
     );
     println!("latency from when each request was due:");
     println!(
