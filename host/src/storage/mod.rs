@@ -9,13 +9,13 @@ mod indexing;
 mod issues;
 mod wal;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -34,6 +34,10 @@ pub const SCHEMA_VERSION: u64 = 2;
 const CHECKPOINT_BYTES: u64 = 16 << 20;
 /// Most writes committed with one `fdatasync`.
 const MAX_BATCH: usize = 4096;
+/// Most committed writes the writer holds back from sled to apply them in one
+/// transaction: enough to spread sled's cost per transaction over small
+/// commits, few enough that applying them does not hold up the next commit.
+const MAX_UNAPPLIED: usize = 256;
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -325,7 +329,7 @@ struct Trees {
 /// The store: reads go straight to sled, writes through the log and the writer thread.
 pub struct Storage {
     trees: Trees,
-    writer: Mutex<Option<SyncSender<Job>>>,
+    writer: Mutex<Option<Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     visibility: Arc<Visibility>,
 }
@@ -359,12 +363,16 @@ impl Trees {
     }
 
     /// What applying would answer for each event entry, known before
-    /// applying (the writer applies batches in order, so sled holds every
-    /// earlier one): a duplicate if its id is stored or came earlier in the
-    /// batch, else stored in its issue. `None` for other entries, events
-    /// not derived yet, and when sled cannot be read.
-    fn foreseen<'a>(&self, entries: impl Iterator<Item = &'a Entry>) -> Vec<Option<Applied>> {
-        let mut ids = std::collections::HashSet::new();
+    /// applying: a duplicate if its id is stored or in `unapplied` (the ids
+    /// of events committed but not applied yet, to which this adds the
+    /// entries' own), else stored in its issue. The writer applies in order,
+    /// so sled plus `unapplied` is everything earlier. `None` for other
+    /// entries, events not derived yet, and when sled cannot be read.
+    fn foreseen<'a>(
+        &self,
+        unapplied: &mut HashSet<String>,
+        entries: impl Iterator<Item = &'a Entry>,
+    ) -> Vec<Option<Applied>> {
         entries
             .map(|entry| {
                 let Entry::Event {
@@ -373,7 +381,7 @@ impl Trees {
                 else {
                     return None;
                 };
-                let earlier = !ids.insert(ix.id.as_str());
+                let earlier = !unapplied.insert(ix.id.clone());
                 let stored = self.events.contains_key(ix.id.as_bytes()).ok()?;
                 Some(if earlier || stored {
                     Applied::Duplicate
@@ -584,80 +592,153 @@ fn all<T: serde::de::DeserializeOwned>(tree: &sled::Tree) -> Result<Vec<T>, Stor
         .collect()
 }
 
-fn writer_loop(
-    trees: Trees,
-    dir: PathBuf,
-    mut wal: Wal,
-    mut seq: u64,
-    rx: Receiver<Job>,
-    metrics: Arc<Metrics>,
-    visibility: Arc<Visibility>,
-) {
-    let wal_path = dir.join("wal");
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
+/// Writes the log has made durable that sled does not hold yet (events among
+/// them already acknowledged): while more writes are queued the writer makes
+/// those durable first, and sled then takes them all in one transaction.
+struct Unapplied {
+    /// Sequence number of the first job.
+    first_seq: u64,
+    jobs: Vec<Job>,
+    /// What each job was acknowledged with, if it was.
+    foreseen: Vec<Option<Applied>>,
+    /// Ids of the events among the jobs, so a repeat is foreseen as a duplicate.
+    ids: HashSet<String>,
+}
+
+impl Unapplied {
+    fn new(first_seq: u64) -> Unapplied {
+        Unapplied {
+            first_seq,
+            jobs: Vec::new(),
+            foreseen: Vec::new(),
+            ids: HashSet::new(),
         }
-        let start = seq;
-        for job in &batch {
-            seq += 1;
-            wal.append(seq, &job.payload);
-        }
-        let fsync_start = std::time::Instant::now();
-        if let Err(e) = wal.sync() {
-            tracing::error!(path = %wal_path.display(), "write-ahead log failed; refusing writes: {e}");
-            for job in batch {
-                if let Some(ack) = job.ack {
-                    ack(Err(format!("write-ahead log failed: {e}")));
-                }
-            }
-            visibility.applied(u64::MAX);
-            return;
-        }
-        metrics.commit(batch.len() as u64, fsync_start.elapsed().as_micros() as u64);
-        tracing::debug!(batch = batch.len(), "group commit");
-        // Durable: events are acknowledged now with the outcome applying
-        // will have; sled gets them next (reads wait for it).
-        let last = start + batch.len() as u64;
-        let foreseen = trees.foreseen(batch.iter().map(|j| &j.entry));
-        visibility.acknowledging(last);
-        for (job, outcome) in batch.iter_mut().zip(&foreseen) {
-            if let Some(outcome) = outcome
-                && let Some(ack) = job.ack.take()
-            {
-                ack(Ok(outcome.clone()));
-            }
+    }
+
+    /// Applies every job in one sled transaction and answers those not
+    /// acknowledged yet. `false` when sled failed: the writer then refuses
+    /// writes (the log holds them; they are applied at the next start).
+    fn apply(&mut self, trees: &Trees, visibility: &Visibility) -> bool {
+        let jobs = std::mem::take(&mut self.jobs);
+        let foreseen = std::mem::take(&mut self.foreseen);
+        self.ids.clear();
+        let first = self.first_seq;
+        self.first_seq += jobs.len() as u64;
+        if jobs.is_empty() {
+            return true;
         }
         let items: Vec<(&Entry, Option<&[u8]>)> =
-            batch.iter().map(|j| (&j.entry, j.doc.as_deref())).collect();
-        let applied = trees.apply_batch(start + 1, &items);
+            jobs.iter().map(|j| (&j.entry, j.doc.as_deref())).collect();
+        let applied = trees.apply_batch(first, &items);
         drop(items);
         match applied {
             Ok(outcomes) => {
-                visibility.applied(last);
-                for ((job, outcome), early) in batch.into_iter().zip(outcomes).zip(foreseen) {
+                visibility.applied(self.first_seq - 1);
+                for ((job, outcome), early) in jobs.into_iter().zip(outcomes).zip(foreseen) {
                     match job.ack {
                         Some(ack) => ack(outcome),
                         None => debug_assert_eq!(early.map(Ok), Some(outcome)),
                     }
                 }
+                true
             }
             Err(e) => {
                 tracing::error!(
-                    "applying a committed batch to the database failed; refusing writes (what the log holds is applied at the next start): {e}"
+                    "applying committed writes to the database failed; refusing writes (what the log holds is applied at the next start): {e}"
                 );
-                for job in batch {
+                for job in jobs {
                     if let Some(ack) = job.ack {
                         ack(Err(format!("the database failed: {e}")));
                     }
                 }
                 visibility.applied(u64::MAX);
+                false
+            }
+        }
+    }
+}
+
+/// What the writer thread owns.
+struct Writer {
+    trees: Trees,
+    dir: PathBuf,
+    wal: Wal,
+    /// The last sequence number logged.
+    seq: u64,
+    metrics: Arc<Metrics>,
+    visibility: Arc<Visibility>,
+    /// Most writes committed with one `fdatasync`.
+    max_batch: usize,
+}
+
+fn writer_loop(writer: Writer, rx: Receiver<Job>) {
+    let Writer {
+        trees,
+        dir,
+        mut wal,
+        mut seq,
+        metrics,
+        visibility,
+        max_batch,
+    } = writer;
+    let wal_path = dir.join("wal");
+    let mut unapplied = Unapplied::new(seq + 1);
+    loop {
+        // Wait for work only when sled holds everything committed.
+        let first = if unapplied.jobs.is_empty() {
+            match rx.recv() {
+                Ok(job) => Some(job),
+                Err(_) => break,
+            }
+        } else {
+            rx.try_recv().ok()
+        };
+        if let Some(first) = first {
+            let mut batch = vec![first];
+            while batch.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            for job in &batch {
+                seq += 1;
+                wal.append(seq, &job.payload);
+            }
+            let fsync_start = std::time::Instant::now();
+            if let Err(e) = wal.sync() {
+                tracing::error!(path = %wal_path.display(), "write-ahead log failed; refusing writes: {e}");
+                // What is already durable still goes to sled.
+                unapplied.apply(&trees, &visibility);
+                for job in batch {
+                    if let Some(ack) = job.ack {
+                        ack(Err(format!("write-ahead log failed: {e}")));
+                    }
+                }
+                visibility.applied(u64::MAX);
                 return;
             }
+            metrics.commit(batch.len() as u64, fsync_start.elapsed().as_micros() as u64);
+            tracing::debug!(batch = batch.len(), "group commit");
+            // Durable: events are acknowledged now with the outcome applying
+            // will have; sled gets them later (reads wait for it).
+            let foreseen = trees.foreseen(&mut unapplied.ids, batch.iter().map(|j| &j.entry));
+            visibility.acknowledging(seq);
+            for (job, outcome) in batch.iter_mut().zip(&foreseen) {
+                if let Some(outcome) = outcome
+                    && let Some(ack) = job.ack.take()
+                {
+                    ack(Ok(outcome.clone()));
+                }
+            }
+            unapplied.jobs.extend(batch);
+            unapplied.foreseen.extend(foreseen);
+            if unapplied.jobs.len() < MAX_UNAPPLIED && !rx.is_empty() {
+                continue;
+            }
+        }
+        if !unapplied.apply(&trees, &visibility) {
+            return;
         }
         if wal.size() > CHECKPOINT_BYTES {
             match trees
@@ -716,14 +797,20 @@ impl Storage {
         if replayed > 0 {
             tracing::info!(replayed, "replayed the write-ahead log");
         }
-        let (tx, rx) = sync_channel(queue);
-        let writer_trees = trees.clone();
-        let writer_dir = dir.to_path_buf();
+        let (tx, rx) = bounded(queue);
         let visibility = Arc::new(Visibility::default());
-        let seen = visibility.clone();
+        let writer = Writer {
+            trees: trees.clone(),
+            dir: dir.to_path_buf(),
+            wal,
+            seq,
+            metrics,
+            visibility: visibility.clone(),
+            max_batch: MAX_BATCH,
+        };
         let thread = std::thread::Builder::new()
             .name("faultline-writer".into())
-            .spawn(move || writer_loop(writer_trees, writer_dir, wal, seq, rx, metrics, seen))
+            .spawn(move || writer_loop(writer, rx))
             .map_err(io_err(dir))?;
         Ok(Storage {
             trees,
@@ -1118,7 +1205,7 @@ mod tests {
             let outcomes: Vec<String> = if batched {
                 let items: Vec<(&Entry, Option<&[u8]>)> =
                     entries.iter().map(|e| (e, None)).collect();
-                let foreseen = trees.foreseen(entries.iter());
+                let foreseen = trees.foreseen(&mut HashSet::new(), entries.iter());
                 let outcomes = trees.apply_batch(1, &items).unwrap();
                 // Events are acknowledged with the foreseen outcome.
                 assert_eq!(foreseen.iter().filter(|f| f.is_some()).count(), 5);
@@ -1241,6 +1328,77 @@ mod tests {
         assert_eq!(storage.write_and_wait(status), Ok(Applied::Updated));
         assert_eq!(storage.issue(&issue).unwrap().unwrap().status, "resolved");
         storage.close().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// While writes are queued the writer makes them durable one batch
+    /// after the other and applies them to sled together; an event repeated
+    /// before sled has the first is still acknowledged as a duplicate.
+    #[test]
+    fn queued_commits_are_applied_together() {
+        let dir = std::env::temp_dir().join(format!("faultline-unapplied-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let trees = Trees::open(&dir).unwrap();
+        let (wal, _) = Wal::open(&dir.join("wal")).unwrap();
+        let event = |id: &str| {
+            let doc = serde_json::json!({"event_id": id, "message": "boom"});
+            Entry::event("1".into(), serde_json::to_vec(&doc).unwrap()).unwrap()
+        };
+        let issue = issues::fingerprint_of("1", &serde_json::json!({"message": "boom"})).1;
+        let entries = [
+            event("a"),
+            event("b"),
+            event("a"),
+            Entry::IssueStatus {
+                issue: issue.clone(),
+                status: "resolved".into(),
+                actor: "ops".into(),
+            },
+        ];
+        // Each ack records what sled held when it ran.
+        let acks = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = bounded(entries.len());
+        for (i, mut entry) in entries.into_iter().enumerate() {
+            let (payload, doc) = log_record(&mut entry);
+            let (acks, trees) = (acks.clone(), trees.clone());
+            let ack: Ack = Box::new(move |r| {
+                acks.lock()
+                    .unwrap()
+                    .push((i, r, trees.applied_seq().unwrap()))
+            });
+            tx.send(Job {
+                entry,
+                payload,
+                doc,
+                ack: Some(ack),
+            })
+            .unwrap();
+        }
+        drop(tx);
+        let writer = Writer {
+            trees: trees.clone(),
+            dir: dir.clone(),
+            wal,
+            seq: 0,
+            metrics: Default::default(),
+            visibility: Arc::new(Visibility::default()),
+            max_batch: 1,
+        };
+        writer_loop(writer, rx);
+        let stored = Ok(Applied::Stored {
+            issue: issue.clone(),
+        });
+        assert_eq!(
+            *acks.lock().unwrap(),
+            [
+                (0, stored.clone(), 0),
+                (1, stored, 0),
+                (2, Ok(Applied::Duplicate), 0),
+                (3, Ok(Applied::Updated), 4),
+            ],
+            "events acknowledged as each is durable, before sled has any; the status change once all four are applied"
+        );
+        assert_eq!(trees.events.len(), 2);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
