@@ -45,6 +45,19 @@ impl Conn {
         );
         self.writer.write_all(head.as_bytes()).unwrap();
         self.writer.write_all(body).unwrap();
+        self.response().0
+    }
+
+    /// The server's `/metrics` text.
+    fn metrics(&mut self) -> String {
+        self.writer
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        String::from_utf8(self.response().1).unwrap()
+    }
+
+    /// Whether the response was 200, and its body.
+    fn response(&mut self) -> (bool, Vec<u8>) {
         let mut status = String::new();
         self.reader.read_line(&mut status).unwrap();
         let mut length = 0;
@@ -60,8 +73,140 @@ impl Conn {
         }
         let mut body = vec![0; length];
         self.reader.read_exact(&mut body).unwrap();
-        status.starts_with("HTTP/1.1 200")
+        (status.starts_with("HTTP/1.1 200"), body)
     }
+}
+
+/// Sums and counts of the server's histograms at one moment, by series.
+struct Scrape(std::collections::HashMap<String, f64>);
+
+impl Scrape {
+    fn take(conn: &mut Conn) -> Scrape {
+        Scrape(
+            conn.metrics()
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.rsplit_once(' '))
+                .filter(|(series, _)| series.contains("_sum") || series.contains("_count"))
+                .map(|(series, v)| (series.to_string(), v.parse().unwrap_or(0.0)))
+                .collect(),
+        )
+    }
+
+    /// Mean of histogram `name` between `earlier` and now, per series (labels).
+    fn means(&self, earlier: &Scrape, name: &str) -> Vec<f64> {
+        let delta = |series: &str| {
+            self.0.get(series).unwrap_or(&0.0) - earlier.0.get(series).unwrap_or(&0.0)
+        };
+        self.0
+            .keys()
+            .filter_map(|k| Some((k, k.strip_prefix(name)?.strip_prefix("_sum")?)))
+            .map(|(sum, labels)| delta(sum) / delta(&format!("{name}_count{labels}")).max(1.0))
+            .collect()
+    }
+
+    /// What the server reports for the phase since `earlier`: the chain's time
+    /// per event (its stages' mean times added up), writes per fsync, and the
+    /// mean fsync time.
+    fn phase(&self, earlier: &Scrape) -> (f64, f64, f64) {
+        let chain = self
+            .means(earlier, "faultline_stage_duration_seconds")
+            .iter()
+            .sum::<f64>()
+            * 1e6;
+        let batch = self.means(earlier, "faultline_commit_batch_size")[0];
+        let fsync = self.means(earlier, "faultline_commit_fsync_seconds")[0] * 1e3;
+        (chain, batch, fsync)
+    }
+}
+
+/// CPU time used so far, in seconds, by the server's threads grouped by
+/// name, by the whole server (exited threads included) and by this process
+/// (the load generator), read from `/proc`; empty where there is none.
+#[derive(Default)]
+struct Cpu {
+    groups: std::collections::BTreeMap<&'static str, f64>,
+    server: f64,
+    load: f64,
+}
+
+/// The server's thread groups, by the prefix of their names.
+const GROUPS: [(&str, &str); 4] = [
+    ("faultline-worke", "chain workers"),
+    ("faultline-write", "writer"),
+    ("faultline-http", "HTTP"),
+    ("sled-io", "sled I/O"),
+];
+
+impl Cpu {
+    fn take(server: u32) -> Cpu {
+        // utime and stime, the 14th and 15th fields, come after the name in
+        // parentheses (which may hold spaces).
+        fn seconds(stat: &str) -> Option<(String, f64)> {
+            let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
+            let fields: Vec<&str> = rest.split(' ').collect();
+            let ticks: f64 =
+                fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            Some((name.to_string(), ticks / clock_ticks()))
+        }
+        let read = |path: String| std::fs::read_to_string(path).ok().and_then(|s| seconds(&s));
+        let mut cpu = Cpu::default();
+        let Some((_, server_total)) = read(format!("/proc/{server}/stat")) else {
+            return cpu;
+        };
+        cpu.server = server_total;
+        cpu.load = read("/proc/self/stat".into()).map_or(0.0, |(_, s)| s);
+        for task in std::fs::read_dir(format!("/proc/{server}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if let Some((name, used)) = read(format!("{}/stat", task.path().display()))
+                && let Some((_, group)) = GROUPS.iter().find(|(prefix, _)| name.starts_with(prefix))
+            {
+                *cpu.groups.entry(group).or_default() += used;
+            }
+        }
+        cpu
+    }
+
+    /// Microseconds of CPU per event between `earlier` and now, by group;
+    /// what the named groups do not account for (sled's I/O threads that
+    /// exited, the epoch ticker, start-up) is "other".
+    fn per_event(&self, earlier: &Cpu, events: usize) -> Vec<(&'static str, f64)> {
+        let us = |now: f64, then: f64| (now - then) * 1e6 / events.max(1) as f64;
+        let mut rows: Vec<(&'static str, f64)> = GROUPS
+            .iter()
+            .map(|(_, g)| {
+                (
+                    *g,
+                    us(
+                        *self.groups.get(g).unwrap_or(&0.0),
+                        *earlier.groups.get(g).unwrap_or(&0.0),
+                    ),
+                )
+            })
+            .collect();
+        let named: f64 = rows.iter().map(|r| r.1).sum();
+        rows.push((
+            "other server threads",
+            us(self.server, earlier.server) - named,
+        ));
+        rows.push(("server, all threads", us(self.server, earlier.server)));
+        rows.push(("load generator", us(self.load, earlier.load)));
+        rows
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf reads a constant of the running system.
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn clock_ticks() -> f64 {
+    100.0
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -160,8 +305,14 @@ fn main() {
         let acked: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
         (acked, acked as f64 / start.elapsed().as_secs_f64())
     };
+    let mut observer = Conn::open(&addr);
+    let pid = server.id();
+    let before = (Scrape::take(&mut observer), Cpu::take(pid));
     let (acked, rate) = closed_loop(batch, 1);
+    let batched = (Scrape::take(&mut observer), Cpu::take(pid));
     let (single_acked, single_rate) = closed_loop(1, 2);
+    let single = (Scrape::take(&mut observer), Cpu::take(pid));
+    drop(observer);
 
     // 2. Open loop at half the one-event-per-request rate: each client sends
     //    on a fixed schedule, and an acknowledgement's latency counts from
@@ -239,6 +390,29 @@ fn main() {
     println!("  {rate:>10.0} events/s acknowledged ({acked} in {seconds:.1} s)");
     println!("sustained, one event per request:");
     println!("  {single_rate:>10.0} events/s acknowledged ({single_acked} in {seconds:.1} s)");
+    println!("inside the server in those two runs (its /metrics):");
+    let (in_batches, one_by_one) = (batched.0.phase(&before.0), single.0.phase(&batched.0));
+    println!("                                        batches of {batch:<4}  one per request");
+    println!(
+        "  chain, us per event (stage means)   {:>10.1}  {:>14.1}",
+        in_batches.0, one_by_one.0
+    );
+    println!(
+        "  writes per fsync                    {:>10.1}  {:>14.1}",
+        in_batches.1, one_by_one.1
+    );
+    println!(
+        "  log fsync, ms (mean)                {:>10.2}  {:>14.2}",
+        in_batches.2, one_by_one.2
+    );
+    let cpu_batched = batched.1.per_event(&before.1, acked);
+    let cpu_single = single.1.per_event(&batched.1, single_acked);
+    if before.1.server > 0.0 {
+        println!("  CPU, us per event (from /proc):");
+        for ((group, b), (_, one)) in cpu_batched.iter().zip(&cpu_single) {
+            println!("    {group:<34}{b:>10.1}  {one:>14.1}");
+        }
+    }
     println!();
     println!(
         "open loop at {} ({target:.0} requests/s due, {achieved:.0}/s sent), one event per request,",
