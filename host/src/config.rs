@@ -240,6 +240,8 @@ pub struct ServerSection {
     pub chain: Option<Spanned<String>>,
     /// `workers = 4`: threads running the chains (default: one per core).
     pub workers: Option<NonZeroU32>,
+    /// `http_threads = 1`: threads serving HTTP (default: one per four cores).
+    pub http_threads: Option<NonZeroU32>,
     /// `queue = 10000`: events that may wait for a worker; beyond, 429.
     pub queue: Option<NonZeroU32>,
     /// `max_body_kb = 5120`: largest request body.
@@ -407,6 +409,8 @@ pub struct ServerDef {
     pub chain: Option<String>,
     /// Worker threads.
     pub workers: Option<usize>,
+    /// HTTP threads.
+    pub http_threads: Option<usize>,
     /// Queue length.
     pub queue: Option<usize>,
     /// Largest body, bytes.
@@ -869,6 +873,7 @@ impl Config {
                 .map(|c| chain_ref(c, "server.chain".into()))
                 .transpose()?,
             workers: sv.workers.map(|n| n.get() as usize),
+            http_threads: sv.http_threads.map(|n| n.get() as usize),
             queue: sv.queue.map(|n| n.get() as usize),
             max_body_bytes: sv.max_body_kb.map(|k| (k.get() as usize) << 10),
             max_event_bytes: sv.max_event_kb.map(|k| (k.get() as usize) << 10),

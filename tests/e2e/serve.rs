@@ -269,6 +269,22 @@ fn serve_runs_without_transparent_huge_pages() {
     }
 }
 
+/// `--workers` and `--http-threads` set how many threads run the chains and
+/// serve HTTP; counted by name in `/proc/<pid>/task`.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_starts_the_threads_asked_for() {
+    let dir = temp_dir("serve-threads");
+    let server = start(&dir, &["--workers", "3", "--http-threads", "2"], None);
+    let names: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", server.child.id()))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+        .collect();
+    let count = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
+    assert_eq!(count("faultline-worke"), 3, "{names:?}");
+    assert_eq!(count("faultline-http"), 2, "{names:?}");
+}
+
 #[test]
 fn sigkill_under_load_loses_no_acknowledged_event() {
     let dir = temp_dir("serve-kill");

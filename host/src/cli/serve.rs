@@ -21,6 +21,10 @@ pub struct Args {
     /// Worker threads running the chains [default: one per core].
     #[arg(long)]
     workers: Option<usize>,
+    /// Threads serving HTTP: reading requests, parsing events, answering
+    /// [default: one per four cores, at least one].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    http_threads: Option<u32>,
     /// Events that may wait for a worker; beyond, ingest answers 429 [default: 10000].
     #[arg(long)]
     queue: Option<usize>,
@@ -49,6 +53,7 @@ pub fn run(args: Args) -> i32 {
         Err(code) => return code,
     };
     let server = &config.server;
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
     let options = ServeOptions {
         listen: args
             .listen
@@ -60,9 +65,15 @@ pub fn run(args: Args) -> i32 {
             .unwrap_or_else(|| PathBuf::from("./faultline-data")),
         chain: args.target.chain.clone(),
         config_path: args.target.config.clone(),
-        workers: args.workers.or(server.workers).unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
-        }),
+        workers: args.workers.or(server.workers).unwrap_or(cores),
+        // The chains take most of the CPU per event; parsing and answering
+        // HTTP about a seventh (BENCHMARKS.md), and each HTTP thread more
+        // than needed costs wake-ups.
+        http_threads: args
+            .http_threads
+            .map(|t| t as usize)
+            .or(server.http_threads)
+            .unwrap_or(cores.div_ceil(4)),
         queue: args.queue.or(server.queue).unwrap_or(10_000).max(1),
         max_body_bytes: args
             .max_body_kb

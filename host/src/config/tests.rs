@@ -57,6 +57,22 @@ fn example_config_parses() {
 }
 
 #[test]
+fn server_thread_counts_are_read() {
+    let dir = std::env::temp_dir().join(format!("faultline-server-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("faultline.toml");
+    std::fs::write(
+        &path,
+        "[server]\nworkers = 3\nhttp_threads = 2\n\n[plugins.t]\nbuiltin = \"classifier-taxonomy\"\n\n[[chains.default.stages]]\nplugin = \"t\"\n",
+    )
+    .unwrap();
+    let config = Config::load(&path).unwrap();
+    assert_eq!(config.server.workers, Some(3));
+    assert_eq!(config.server.http_threads, Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn builtin_default_is_enrich_redact_classify_score() {
     let config = Config::builtin_default();
     let stages: Vec<&str> = config.chains["default"]

@@ -33,6 +33,8 @@ pub struct ServeOptions {
     pub config_path: Option<PathBuf>,
     /// Worker threads running the chain.
     pub workers: usize,
+    /// Threads serving HTTP (reading requests, parsing events, answering).
+    pub http_threads: usize,
     /// Events that may wait for a worker; beyond, ingest answers 429.
     pub queue: usize,
     /// Largest request body, in bytes.
@@ -173,6 +175,10 @@ pub fn reload(state: &ServerState, actor: &str) -> Result<Reloaded, String> {
         s.data_dir.as_ref().is_some_and(|d| *d != options.data_dir),
     );
     differs("workers", s.workers.is_some_and(|w| w != options.workers));
+    differs(
+        "http_threads",
+        s.http_threads.is_some_and(|t| t != options.http_threads),
+    );
     differs("queue", s.queue.is_some_and(|q| q != options.queue));
     differs(
         "max_body_kb",
@@ -307,7 +313,7 @@ pub fn serve(config: &Config, pipeline: Pipeline, options: ServeOptions) -> Resu
         metrics.clone(),
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(options.http_threads.max(1))
         .enable_all()
         .thread_name("faultline-http")
         .build()
