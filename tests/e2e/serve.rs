@@ -276,13 +276,23 @@ fn serve_runs_without_transparent_huge_pages() {
 fn serve_starts_the_threads_asked_for() {
     let dir = temp_dir("serve-threads");
     let server = start(&dir, &["--workers", "3", "--http-threads", "2"], None);
-    let names: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", server.child.id()))
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
-        .collect();
-    let count = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
-    assert_eq!(count("faultline-worke"), 3, "{names:?}");
-    assert_eq!(count("faultline-http"), 2, "{names:?}");
+    // A thread takes its name once it runs, which may be after the server
+    // says it listens: look again until the counts settle.
+    let counts = || {
+        let names: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", server.child.id()))
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+            .collect();
+        let count = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
+        ((count("faultline-worke"), count("faultline-http")), names)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (mut seen, mut names) = counts();
+    while seen != (3, 2) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        (seen, names) = counts();
+    }
+    assert_eq!(seen, (3, 2), "(chain workers, HTTP threads): {names:?}");
 }
 
 #[test]
