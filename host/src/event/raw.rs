@@ -9,7 +9,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Number;
 
@@ -266,6 +268,42 @@ impl<'de> Deserialize<'de> for Raw<'de> {
 /// Reads one JSON document.
 pub fn from_slice(bytes: &[u8]) -> serde_json::Result<Raw<'_>> {
     serde_json::from_slice(bytes)
+}
+
+/// Reads the members named in `keep` of a document that is one JSON object,
+/// and only checks that the others are JSON, without building them. A
+/// document that is not an object is an error.
+pub fn members_from_slice<'a>(bytes: &'a [u8], keep: &[&str]) -> serde_json::Result<Raw<'a>> {
+    struct Members<'k>(&'k [&'k str]);
+    impl<'de> DeserializeSeed<'de> for Members<'_> {
+        type Value = Raw<'de>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Members<'_> {
+        type Value = Raw<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
+            let mut entries = Vec::with_capacity(self.0.len());
+            while let Some(Text(key)) = map.next_key()? {
+                if self.0.contains(&key.as_ref()) {
+                    entries.push((key, map.next_value()?));
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            let mut object = Object(entries);
+            object.dedup();
+            Ok(Raw::Object(object))
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let raw = Members(keep).deserialize(&mut de)?;
+    de.end()?;
+    Ok(raw)
 }
 
 /// Reads an already parsed value, borrowing its strings.

@@ -88,6 +88,24 @@ impl Node for Raw<'_> {
     }
 }
 
+/// The top-level members of a document that deriving its [`Indexing`] reads
+/// (here and in `issues` and `counters`); the worker that wrote a document
+/// reads only these back out of its bytes.
+pub const READS: &[&str] = &[
+    "event_id",
+    "timestamp",
+    "level",
+    "message",
+    "transaction",
+    "server_name",
+    "fingerprint",
+    "exception",
+    "user",
+    "tags",
+    "classification",
+    "impact",
+];
+
 /// What one event adds to its issue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {

@@ -185,8 +185,15 @@ impl Entry {
     /// stored as they are, and what storing derives from them is derived
     /// here, on the caller's thread, from a borrowed reading of them.
     pub fn event(project: String, stored: Vec<u8>) -> serde_json::Result<Entry> {
-        let indexing = Indexing::of(&project, &crate::event::raw::from_slice(&stored)?);
+        let indexing = Entry::derive(&project, &stored)?;
         Ok(Entry::prepared(project, stored, indexing))
+    }
+
+    /// What storing derives from a document's bytes, reading only the
+    /// members that derivation looks at.
+    fn derive(project: &str, stored: &[u8]) -> serde_json::Result<Indexing> {
+        let doc = crate::event::raw::members_from_slice(stored, indexing::READS)?;
+        Ok(Indexing::of(project, &doc))
     }
 
     /// [`Entry::event`], or when the document does not read back (nested
@@ -194,10 +201,8 @@ impl Entry {
     /// what an SDK sent, e.g. a bare `exception` array), the entry derived
     /// from the tree `whole` builds.
     pub fn event_or_tree(project: String, stored: Vec<u8>, whole: impl FnOnce() -> Json) -> Entry {
-        let indexing = match crate::event::raw::from_slice(&stored) {
-            Ok(doc) => Indexing::of(&project, &doc),
-            Err(_) => Indexing::of(&project, &whole()),
-        };
+        let indexing =
+            Entry::derive(&project, &stored).unwrap_or_else(|_| Indexing::of(&project, &whole()));
         Entry::prepared(project, stored, indexing)
     }
 
