@@ -115,30 +115,32 @@ fn flatten(prefix: &str, v: &Raw, out: &mut Vec<Attribute>) {
 
 /// A string field: strings as they are, numbers and booleans as text.
 fn opt_string(obj: &Object, key: &str, path: &str) -> Result<Option<String>, EventError> {
+    string_member(obj, key).map_err(|reason| field_err(path, reason))
+}
+
+/// [`opt_string`] with the reason it failed, for callers that build the
+/// field's path only then (one per field of every frame would cost more
+/// than reading the frame).
+fn string_member(obj: &Object, key: &str) -> Result<Option<String>, String> {
     match obj.get(key) {
         None | Some(Raw::Null) => Ok(None),
         Some(Raw::String(s)) => Ok(Some(s.to_string())),
         Some(Raw::Number(n)) => Ok(Some(n.to_string())),
         Some(Raw::Bool(b)) => Ok(Some(b.to_string())),
-        Some(other) => Err(field_err(
-            path,
-            format!("expected a string, got {}", other.kind()),
-        )),
+        Some(other) => Err(format!("expected a string, got {}", other.kind())),
     }
 }
 
-fn opt_u32(obj: &Object, key: &str, path: &str) -> Result<Option<u32>, EventError> {
+/// A line or column number, or the reason it is not one.
+fn u32_member(obj: &Object, key: &str) -> Result<Option<u32>, String> {
     match obj.get(key) {
         None | Some(Raw::Null) => Ok(None),
         Some(Raw::Number(n)) => n
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
             .map(Some)
-            .ok_or_else(|| field_err(path, format!("expected a line or column number, got {n}"))),
-        Some(other) => Err(field_err(
-            path,
-            format!("expected a number, got {}", other.kind()),
-        )),
+            .ok_or_else(|| format!("expected a line or column number, got {n}")),
+        Some(other) => Err(format!("expected a number, got {}", other.kind())),
     }
 }
 
@@ -269,12 +271,26 @@ fn pairs(v: &Raw, path: &str) -> Result<Vec<(String, String)>, EventError> {
     }
 }
 
-fn parse_frame(v: &Raw, path: &str, attributes: &mut Vec<Attribute>) -> Result<Frame, EventError> {
+/// Frame `j` of the exception at `exception` (its path).
+fn parse_frame(
+    v: &Raw,
+    exception: &str,
+    j: usize,
+    attributes: &mut Vec<Attribute>,
+) -> Result<Frame, EventError> {
+    // Paths are built only for an error or a member the frame does not know.
+    let path = || format!("{exception}.stacktrace.frames.{j}");
     let Raw::Object(obj) = v else {
         return Err(field_err(
-            path,
+            path(),
             format!("a frame must be an object, got {}", v.kind()),
         ));
+    };
+    let string = |key: &str| {
+        string_member(obj, key).map_err(|reason| field_err(format!("{}.{key}", path()), reason))
+    };
+    let number = |key: &str| {
+        u32_member(obj, key).map_err(|reason| field_err(format!("{}.{key}", path()), reason))
     };
     let mut vars = Vec::new();
     for (key, value) in obj.iter() {
@@ -282,19 +298,19 @@ fn parse_frame(v: &Raw, path: &str, attributes: &mut Vec<Attribute>) -> Result<F
             "function" | "module" | "filename" | "abs_path" | "lineno" | "colno" | "in_app" => {}
             "vars" => flatten("", value, &mut vars),
             _ => flatten(
-                &format!("{path}.{}", escape_segment(key)),
+                &format!("{}.{}", path(), escape_segment(key)),
                 value,
                 attributes,
             ),
         }
     }
     Ok(Frame {
-        function: opt_string(obj, "function", &format!("{path}.function"))?,
-        module: opt_string(obj, "module", &format!("{path}.module"))?,
-        filename: opt_string(obj, "filename", &format!("{path}.filename"))?,
-        abs_path: opt_string(obj, "abs_path", &format!("{path}.abs_path"))?,
-        lineno: opt_u32(obj, "lineno", &format!("{path}.lineno"))?,
-        colno: opt_u32(obj, "colno", &format!("{path}.colno"))?,
+        function: string("function")?,
+        module: string("module")?,
+        filename: string("filename")?,
+        abs_path: string("abs_path")?,
+        lineno: number("lineno")?,
+        colno: number("colno")?,
         in_app: obj.get("in_app").and_then(Raw::as_bool),
         vars,
     })
@@ -335,11 +351,7 @@ fn parse_exception(
                             ));
                         };
                         for (j, f) in list.iter().enumerate() {
-                            frames.push(parse_frame(
-                                f,
-                                &format!("{path}.stacktrace.frames.{j}"),
-                                attributes,
-                            )?);
+                            frames.push(parse_frame(f, &path, j, attributes)?);
                         }
                     } else {
                         flatten(
@@ -357,10 +369,13 @@ fn parse_exception(
             ),
         }
     }
+    let string = |key: &str| {
+        string_member(obj, key).map_err(|reason| field_err(format!("{path}.{key}"), reason))
+    };
     Ok(Exception {
-        type_: opt_string(obj, "type", &format!("{path}.type"))?.unwrap_or_else(|| "Error".into()),
-        value: opt_string(obj, "value", &format!("{path}.value"))?,
-        module: opt_string(obj, "module", &format!("{path}.module"))?,
+        type_: string("type")?.unwrap_or_else(|| "Error".into()),
+        value: string("value")?,
+        module: string("module")?,
         frames,
     })
 }

@@ -126,6 +126,34 @@ fn bad_fields_name_the_field() {
         err(json!({"exception": {"values": [{"stacktrace": {"frames": [{"lineno": "x"}]}}]}}))
             .starts_with("field `exception.values.0.stacktrace.frames.0.lineno`")
     );
+    // Paths inside exceptions and frames are built only when needed; they
+    // still name the exception, the frame and the field.
+    let frames = |frame: Json| json!({"exception": {"values": [{"type": "E"}, {"type": "F", "stacktrace": {"frames": [{}, frame]}}]}});
+    assert_eq!(
+        err(frames(json!({"function": ["f"]}))),
+        "field `exception.values.1.stacktrace.frames.1.function`: expected a string, got an array"
+    );
+    assert_eq!(
+        err(frames(json!({"colno": -1}))),
+        "field `exception.values.1.stacktrace.frames.1.colno`: expected a line or column number, got -1"
+    );
+    assert_eq!(
+        err(frames(json!("f"))),
+        "field `exception.values.1.stacktrace.frames.1`: a frame must be an object, got a string"
+    );
+    assert_eq!(
+        err(json!({"exception": {"values": [{}, {"value": {"v": 1}}]}})),
+        "field `exception.values.1.value`: expected a string, got an object"
+    );
+    // A member a frame does not know is kept as an attribute under its path.
+    let event = parse(frames(json!({"function": "f", "pre_context": ["a"]})));
+    assert!(
+        event.attributes.iter().any(|a| a.key
+            == "exception.values.1.stacktrace.frames.1.pre_context.0"
+            && matches!(&a.value, Value::Text(t) if t == "a")),
+        "{:?}",
+        event.attributes
+    );
 }
 
 #[test]
