@@ -108,14 +108,10 @@ fn count(v: Option<&[u8]>) -> u64 {
         .map_or(0, u64::from_be_bytes)
 }
 
-/// The minute an event counts in: its own timestamp's.
-fn minute_of(doc: &impl Node) -> u64 {
-    super::issues::timestamp_micros(doc) / 60_000_000
-}
-
-/// The counter keys a stored event adds one to.
-pub(super) fn keys(project: &str, doc: &impl Node) -> impl Iterator<Item = Vec<u8>> {
-    let minute = minute_of(doc);
+/// The counter keys a stored event adds one to; `micros` is its time (it
+/// counts in that minute).
+pub(super) fn keys(project: &str, micros: u64, doc: &impl Node) -> impl Iterator<Item = Vec<u8>> {
+    let minute = micros / 60_000_000;
     values(doc)
         .into_iter()
         .map(move |(by, value)| key(minute, by, project, &value))
@@ -145,7 +141,7 @@ pub(super) fn rebuild(counters: &sled::Tree, events: &sled::Tree) -> sled::Resul
             continue;
         };
         let project = doc["project"].as_str().unwrap_or("1").to_string();
-        for k in keys(&project, &doc) {
+        for k in keys(&project, super::issues::timestamp_micros(&doc), &doc) {
             *totals.entry(k).or_default() += 1;
         }
         events_seen += 1;

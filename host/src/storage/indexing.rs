@@ -154,13 +154,16 @@ impl Indexing {
     /// Derives it from a stored document of `project`.
     pub fn of(project: &str, doc: &impl Node) -> Indexing {
         let (fingerprint, issue_id) = issues::fingerprint_of(project, doc);
+        // The time is read once: the index, the issue and the counters use it.
+        let sample = Sample::of(doc);
+        let micros = issues::micros(sample.time);
         Indexing {
             id: doc.str_at(&["event_id"]).unwrap_or_default().to_string(),
-            micros: issues::timestamp_micros(doc),
-            issue: Issue::new(&issue_id, project, fingerprint, doc),
+            micros,
+            issue: Issue::new(&issue_id, project, fingerprint, sample.time, doc),
             user: issues::user_key(doc),
-            counters: super::counters::keys(project, doc).collect(),
-            sample: Sample::of(doc),
+            counters: super::counters::keys(project, micros, doc).collect(),
+            sample,
         }
     }
 }

@@ -48,7 +48,12 @@ pub fn timestamp(doc: &impl Node) -> f64 {
 
 /// The event's time in microseconds, for the time index.
 pub fn timestamp_micros(doc: &impl Node) -> u64 {
-    (timestamp(doc) * 1e6).max(0.0) as u64
+    micros(timestamp(doc))
+}
+
+/// A time in seconds as whole microseconds (0 before the epoch).
+pub fn micros(seconds: f64) -> u64 {
+    (seconds * 1e6).max(0.0) as u64
 }
 
 /// Who the event's user is, for counting distinct users.
@@ -152,8 +157,15 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 impl Issue {
-    /// A new issue for its first event (counts are added by [`Issue::record`]).
-    pub fn new<N: Node>(id: &str, project: &str, fingerprint: Vec<String>, doc: &N) -> Issue {
+    /// A new issue for its first event, which happened at `time` (counts are
+    /// added by [`Issue::record`]).
+    pub fn new<N: Node>(
+        id: &str,
+        project: &str,
+        fingerprint: Vec<String>,
+        time: f64,
+        doc: &N,
+    ) -> Issue {
         let exc = last_exception(doc);
         let title = match exc {
             Some(e) => match e.str_at(&["value"]) {
@@ -179,15 +191,14 @@ impl Issue {
                     .map(|f| frame_name(f, " in "))
                     .unwrap_or_default()
             });
-        let ts = timestamp(doc);
         Issue {
             id: id.to_string(),
             project: project.to_string(),
             fingerprint,
             title: truncate(&title, 200),
             culprit: truncate(&culprit, 200),
-            first_seen: ts,
-            last_seen: ts,
+            first_seen: time,
+            last_seen: time,
             count: 0,
             users: 0,
             classification: None,
@@ -242,7 +253,7 @@ mod tests {
     #[test]
     fn aggregates_and_regressions() {
         let doc = json!({"timestamp": "2026-01-01T00:00:00Z", "message": "m", "impact": {"score": 40}, "user": {"id": "u1"}});
-        let mut issue = Issue::new("i", "p", vec!["m".into()], &doc);
+        let mut issue = Issue::new("i", "p", vec!["m".into()], timestamp(&doc), &doc);
         issue.record(&Sample::of(&doc), true);
         let later =
             json!({"timestamp": "2026-01-02T00:00:00Z", "message": "m", "impact": {"score": 70}});
