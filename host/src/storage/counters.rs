@@ -130,13 +130,22 @@ pub(super) fn add(
     Ok(())
 }
 
-/// Rebuilds the counters from the stored events (the schema 1 → 2 migration).
-pub(super) fn rebuild(counters: &sled::Tree, events: &sled::Tree) -> sled::Result<u64> {
+/// Rebuilds the counters from the stored events (the schema 1 → 2
+/// migration); `document` reads an event's document from its value in the
+/// events tree.
+pub(super) fn rebuild(
+    counters: &sled::Tree,
+    events: &sled::Tree,
+    document: impl Fn(&[u8]) -> Option<Vec<u8>>,
+) -> sled::Result<u64> {
     counters.clear()?;
     let mut totals: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
     let mut events_seen = 0;
     for item in events.iter() {
-        let (_, bytes) = item?;
+        let (_, value) = item?;
+        let Some(bytes) = document(&value) else {
+            continue;
+        };
         let Ok(doc) = serde_json::from_slice::<Json>(&bytes) else {
             continue;
         };
@@ -302,17 +311,7 @@ mod tests {
             .unwrap();
         storage.close().unwrap();
         drop(storage);
-        // sled's I/O threads can hold the directory's lock for a moment after
-        // the last handle is dropped (a new process never sees this): retry.
-        let reopen = || Storage::open(&dir, 16, Default::default());
-        let storage = (0..50)
-            .find_map(|_| {
-                reopen().ok().or_else(|| {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                    None
-                })
-            })
-            .unwrap_or_else(|| reopen().unwrap());
+        let storage = super::super::tests::reopen(&dir);
         assert_eq!(
             storage
                 .stats(range.0, range.1, StatsBy::Level, None)

@@ -2,7 +2,8 @@
 //! counters, the audit log and the dead-letter quarantine. The server uses
 //! them only through the [`Store`] trait; [`Storage`] implements it with sled
 //! and a write-ahead log in front, so that an acknowledged write is durable
-//! (group commit: one `fdatasync` per batch, not per event).
+//! (group commit: one `fdatasync` per batch, not per event). Event documents
+//! stay in the log; sled holds where each one is.
 
 mod counters;
 mod indexing;
@@ -10,6 +11,7 @@ mod issues;
 mod wal;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -24,14 +26,35 @@ pub use indexing::Indexing;
 pub use issues::{Issue, fingerprint_of};
 
 use crate::metrics::Metrics;
-use wal::Wal;
+use wal::{Documents, Location, Log};
 
 /// The schema version of the sled trees; bumped by migrations.
 /// 2: per-minute counters (built from the stored events when a version 1
 /// directory is opened).
-pub const SCHEMA_VERSION: u64 = 2;
-/// Log size at which sled is flushed, fsynced and the log emptied.
+/// 3: event documents stay in the log's segments and sled holds their
+/// [`Location`]s (documents stored inline by version 2 are read as they are).
+pub const SCHEMA_VERSION: u64 = 3;
+/// Log segment size at which sled is flushed and fsynced and the log moves
+/// on to a new segment.
 const CHECKPOINT_BYTES: u64 = 16 << 20;
+/// Bytes past the checkpoint size a new log segment is zero-filled with
+/// ahead of use (writes held back from sled can take it past that size).
+const SEGMENT_SLACK: u64 = 2 << 20;
+/// `meta` key: the first log segment to replay at start.
+const LOG_FROM: &str = "log_from";
+/// `meta` key prefix: for each log segment, the newest time (microseconds)
+/// of the events whose documents are in it.
+const SEGMENT_NEWEST: &[u8] = b"segment_newest/";
+
+fn segment_newest_key(segment: u64) -> Vec<u8> {
+    let mut key = SEGMENT_NEWEST.to_vec();
+    key.extend_from_slice(&segment.to_be_bytes());
+    key
+}
+
+fn read_u64(value: Option<sled::IVec>) -> Option<u64> {
+    value.map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])))
+}
 /// Most writes committed with one `fdatasync`.
 const MAX_BATCH: usize = 4096;
 /// Most committed writes the writer holds back from sled to apply them in one
@@ -232,10 +255,27 @@ pub enum Applied {
     Updated,
 }
 
-/// An entry as logged, and for an event its document as stored (taken out of
-/// the entry when it came serialized). The document is serialized once: the
-/// log record embeds the same bytes.
-fn log_record(entry: &mut Entry) -> (Vec<u8>, Option<Vec<u8>>) {
+/// How a logged event entry begins, up to its document:
+/// `Entry`'s serde form is `{"kind":"event","project":…,"doc":…}`.
+fn event_record_head(project: &str) -> Vec<u8> {
+    let mut head = Vec::with_capacity(project.len() + 40);
+    head.extend_from_slice(br#"{"kind":"event","project":"#);
+    serde_json::to_writer(&mut head, project).expect("strings serialize");
+    head.extend_from_slice(br#","doc":"#);
+    head
+}
+
+/// Where the document is in a logged event entry.
+fn doc_span(payload: &[u8], project: &str) -> Option<Range<usize>> {
+    let head = event_record_head(project);
+    (payload.starts_with(&head) && payload.ends_with(b"}") && payload.len() > head.len() + 1)
+        .then(|| head.len()..payload.len() - 1)
+}
+
+/// An entry as logged, and for an event where its document is in it (taken
+/// out of the entry when it came serialized). The document is serialized
+/// once and stored where it is logged.
+fn log_record(entry: &mut Entry) -> (Vec<u8>, Option<Range<usize>>) {
     let Entry::Event {
         project,
         doc,
@@ -249,14 +289,12 @@ fn log_record(entry: &mut Entry) -> (Vec<u8>, Option<Vec<u8>>) {
         Some(bytes) => bytes,
         None => serde_json::to_vec(doc).expect("documents serialize"),
     };
-    // `Entry`'s serde form: {"kind":"event","project":…,"doc":…}
-    let mut payload = Vec::with_capacity(doc.len() + project.len() + 40);
-    payload.extend_from_slice(br#"{"kind":"event","project":"#);
-    serde_json::to_writer(&mut payload, project).expect("strings serialize");
-    payload.extend_from_slice(br#","doc":"#);
+    let mut payload = event_record_head(project);
+    payload.reserve(doc.len() + 1);
+    let start = payload.len();
     payload.extend_from_slice(&doc);
     payload.push(b'}');
-    (payload, Some(doc))
+    (payload, Some(start..start + doc.len()))
 }
 
 /// Acknowledgement callback of one write. It runs on the writer thread,
@@ -268,8 +306,10 @@ struct Job {
     entry: Entry,
     /// The entry as logged, serialized by the caller's thread.
     payload: Vec<u8>,
-    /// For events, the document as stored, serialized by the caller's thread.
-    doc: Option<Vec<u8>>,
+    /// For events, where the document is in `payload`.
+    doc: Option<Range<usize>>,
+    /// For events, where the document is in the log, once appended.
+    location: Option<Location>,
     /// Taken when the write is acknowledged.
     ack: Option<Ack>,
 }
@@ -334,6 +374,10 @@ struct Trees {
 /// The store: reads go straight to sled, writes through the log and the writer thread.
 pub struct Storage {
     trees: Trees,
+    /// Reads event documents out of the log.
+    documents: Documents,
+    /// The data directory.
+    dir: PathBuf,
     writer: Mutex<Option<Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     visibility: Arc<Visibility>,
@@ -400,23 +444,24 @@ impl Trees {
     }
 
     fn applied_seq(&self) -> Result<u64, StorageError> {
-        Ok(self
-            .meta
-            .get("applied_seq")
-            .map_err(sled_err)?
-            .map_or(0, |v| {
-                u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))
-            }))
+        Ok(read_u64(self.meta.get("applied_seq").map_err(sled_err)?).unwrap_or(0))
+    }
+
+    /// The first log segment to replay at start.
+    fn log_from(&self) -> Result<u64, StorageError> {
+        Ok(read_u64(self.meta.get(LOG_FROM).map_err(sled_err)?).unwrap_or(0))
     }
 
     /// Applies logged entries (sequence numbers `first_seq`, `first_seq + 1`, …)
     /// in one transaction, with the applied sequence number: all or nothing, so
-    /// a replay after a crash neither loses nor double-counts. Per-entry
-    /// outcomes come back in order; only a storage failure fails the batch.
+    /// a replay after a crash neither loses nor double-counts. An event's
+    /// document is stored as its location in the log when given, else
+    /// inline. Per-entry outcomes come back in order; only a storage failure
+    /// fails the batch.
     fn apply_batch(
         &self,
         first_seq: u64,
-        items: &[(&Entry, Option<&[u8]>)],
+        items: &[(&Entry, Option<Location>)],
     ) -> Result<Vec<Result<Applied, String>>, StorageError> {
         use sled::Transactional;
         use sled::transaction::ConflictableTransactionError as Abort;
@@ -439,13 +484,15 @@ impl Trees {
                     // once at the end, in the same transaction.
                     let mut touched: HashMap<String, Issue> = HashMap::new();
                     let mut increments: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+                    // The newest event time per log segment written to.
+                    let mut newest: BTreeMap<u64, u64> = BTreeMap::new();
                     let load = |id: &str| -> Result<Option<Issue>, Abort<String>> {
                         match issues.get(id.as_bytes())? {
                             Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(abort)?)),
                             None => Ok(None),
                         }
                     };
-                    for (i, (entry, doc_bytes)) in items.iter().enumerate() {
+                    for (i, (entry, location)) in items.iter().enumerate() {
                         let seq = first_seq + i as u64;
                         let outcome = match entry {
                             Entry::Event {
@@ -467,8 +514,12 @@ impl Trees {
                                     outcomes.push(Ok(Applied::Duplicate));
                                     continue;
                                 }
-                                let bytes = match (doc_bytes, stored) {
-                                    (Some(b), _) => b.to_vec(),
+                                let bytes = match (location, stored) {
+                                    (Some(at), _) => {
+                                        let t = newest.entry(at.segment).or_default();
+                                        *t = (*t).max(ix.micros);
+                                        at.encode().to_vec()
+                                    }
                                     (None, Some(b)) => b.clone(),
                                     (None, None) => serde_json::to_vec(doc).map_err(abort)?,
                                 };
@@ -549,6 +600,12 @@ impl Trees {
                         issues.insert(id.as_bytes(), serde_json::to_vec(issue).map_err(abort)?)?;
                     }
                     counters::add(counters, &increments)?;
+                    for (segment, micros) in &newest {
+                        let key = segment_newest_key(*segment);
+                        if read_u64(meta.get(&key)?).is_none_or(|before| *micros > before) {
+                            meta.insert(key, &micros.to_be_bytes())?;
+                        }
+                    }
                     let last = first_seq + items.len() as u64 - 1;
                     meta.insert("applied_seq", &last.to_be_bytes())?;
                     Ok(outcomes)
@@ -560,8 +617,8 @@ impl Trees {
         })
     }
 
-    /// Flushes sled and fsyncs its files, so the log can be emptied.
-    fn checkpoint(&self, dir: &Path) -> Result<(), StorageError> {
+    /// Flushes sled and fsyncs its files.
+    fn make_durable(&self, dir: &Path) -> Result<(), StorageError> {
         self.db.flush().map_err(sled_err)?;
         let db_dir = dir.join("db");
         for entry in std::fs::read_dir(&db_dir).map_err(io_err(&db_dir))? {
@@ -632,8 +689,8 @@ impl Unapplied {
         if jobs.is_empty() {
             return true;
         }
-        let items: Vec<(&Entry, Option<&[u8]>)> =
-            jobs.iter().map(|j| (&j.entry, j.doc.as_deref())).collect();
+        let items: Vec<(&Entry, Option<Location>)> =
+            jobs.iter().map(|j| (&j.entry, j.location)).collect();
         let applied = trees.apply_batch(first, &items);
         drop(items);
         match applied {
@@ -667,13 +724,27 @@ impl Unapplied {
 struct Writer {
     trees: Trees,
     dir: PathBuf,
-    wal: Wal,
+    wal: Log,
     /// The last sequence number logged.
     seq: u64,
     metrics: Arc<Metrics>,
     visibility: Arc<Visibility>,
     /// Most writes committed with one `fdatasync`.
     max_batch: usize,
+    /// Segment size at which to checkpoint.
+    checkpoint_bytes: u64,
+}
+
+/// Makes sled durable up to everything in the log's current segment, then
+/// moves the log on to a new segment, from which the next start replays.
+fn checkpoint(trees: &Trees, dir: &Path, wal: &mut Log) -> Result<(), StorageError> {
+    let log_dir = wal.dir().to_path_buf();
+    wal.roll().map_err(io_err(&log_dir))?;
+    trees
+        .meta
+        .insert(LOG_FROM, &wal.segment().to_be_bytes())
+        .map_err(sled_err)?;
+    trees.make_durable(dir)
 }
 
 fn writer_loop(writer: Writer, rx: Receiver<Job>) {
@@ -685,8 +756,9 @@ fn writer_loop(writer: Writer, rx: Receiver<Job>) {
         metrics,
         visibility,
         max_batch,
+        checkpoint_bytes,
     } = writer;
-    let wal_path = dir.join("wal");
+    let wal_path = wal.dir().to_path_buf();
     let mut unapplied = Unapplied::new(seq + 1);
     loop {
         // Wait for work only when sled holds everything committed.
@@ -706,9 +778,14 @@ fn writer_loop(writer: Writer, rx: Receiver<Job>) {
                     Err(_) => break,
                 }
             }
-            for job in &batch {
+            for job in &mut batch {
                 seq += 1;
-                wal.append(seq, &job.payload);
+                let at = wal.append(seq, &job.payload);
+                job.location = job.doc.as_ref().map(|span| Location {
+                    segment: wal.segment(),
+                    offset: at + span.start as u64,
+                    len: span.len() as u32,
+                });
             }
             let fsync_start = std::time::Instant::now();
             if let Err(e) = wal.sync() {
@@ -745,21 +822,74 @@ fn writer_loop(writer: Writer, rx: Receiver<Job>) {
         if !unapplied.apply(&trees, &visibility) {
             return;
         }
-        if wal.size() > CHECKPOINT_BYTES {
-            match trees
-                .checkpoint(&dir)
-                .and_then(|()| wal.truncate().map_err(io_err(&wal_path)))
-            {
-                Ok(()) => tracing::debug!("checkpoint: write-ahead log emptied"),
-                Err(e) => tracing::error!("checkpoint failed (the log keeps growing): {e}"),
+        if wal.size() > checkpoint_bytes {
+            match checkpoint(&trees, &dir, &mut wal) {
+                Ok(()) => tracing::debug!(segment = wal.segment(), "checkpoint: new log segment"),
+                Err(e) => tracing::error!("checkpoint failed (the log segment keeps growing): {e}"),
             }
         }
     }
 }
 
+/// An event's document from its value in the events tree: where it is in
+/// the log, or (stored by schema version 2 and before) the document itself.
+/// `None` when its log segment is gone.
+fn document(documents: &Documents, value: &[u8]) -> std::io::Result<Option<Vec<u8>>> {
+    match Location::decode(value) {
+        Some(at) => documents.read(at),
+        None => Ok(Some(value.to_vec())),
+    }
+}
+
+/// Applies the logged records sled does not hold yet (sequence numbers past
+/// `applied`), each with where its payload is in the log if it stays there;
+/// returns the last sequence number seen.
+fn replay<'a>(
+    trees: &Trees,
+    applied: u64,
+    records: impl Iterator<Item = (u64, &'a [u8], Option<(u64, u64)>)>,
+) -> Result<u64, StorageError> {
+    let mut last = applied;
+    let mut replayed = 0;
+    for (seq, payload, at) in records {
+        last = last.max(seq);
+        if seq <= applied {
+            continue;
+        }
+        let entry: Entry = serde_json::from_slice(payload).map_err(sled_err)?;
+        let location = match (&entry, at) {
+            (Entry::Event { project, .. }, Some((segment, offset))) => doc_span(payload, project)
+                .map(|span| Location {
+                    segment,
+                    offset: offset + span.start as u64,
+                    len: span.len() as u32,
+                }),
+            _ => None,
+        };
+        if let Err(e) = trees.apply_batch(seq, &[(&entry, location)])?.remove(0) {
+            tracing::warn!(seq, "replayed entry had no effect: {e}");
+        }
+        replayed += 1;
+    }
+    if replayed > 0 {
+        tracing::info!(replayed, "replayed the write-ahead log");
+    }
+    Ok(last)
+}
+
 impl Storage {
     /// Opens the data directory: replays the log into sled, then starts the writer.
     pub fn open(dir: &Path, queue: usize, metrics: Arc<Metrics>) -> Result<Storage, StorageError> {
+        Storage::open_with(dir, queue, metrics, CHECKPOINT_BYTES)
+    }
+
+    /// [`Storage::open`], checkpointing at log segments of `checkpoint_bytes`.
+    fn open_with(
+        dir: &Path,
+        queue: usize,
+        metrics: Arc<Metrics>,
+        checkpoint_bytes: u64,
+    ) -> Result<Storage, StorageError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let trees = Trees::open(dir)?;
         let found = match trees.meta.get("schema_version").map_err(sled_err)? {
@@ -776,32 +906,41 @@ impl Storage {
         if found < 2 {
             // Idempotent: the counters are cleared and rebuilt, and the
             // version only moves once they are complete.
-            let n = counters::rebuild(&trees.counters, &trees.events).map_err(sled_err)?;
+            let documents = Documents::new(&dir.join("log"));
+            let document = |value: &[u8]| document(&documents, value).ok().flatten();
+            let n =
+                counters::rebuild(&trees.counters, &trees.events, document).map_err(sled_err)?;
             tracing::info!(events = n, "schema 1 -> 2: per-minute counters rebuilt");
         }
         trees
             .meta
             .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())
             .map_err(sled_err)?;
-        let wal_path = dir.join("wal");
-        let (wal, records) = Wal::open(&wal_path).map_err(io_err(&wal_path))?;
-        let applied = trees.applied_seq()?;
-        let mut seq = applied;
-        let mut replayed = 0;
-        for (s, payload) in records {
-            seq = seq.max(s);
-            if s <= applied {
-                continue;
-            }
-            let entry: Entry = serde_json::from_slice(&payload).map_err(sled_err)?;
-            if let Err(e) = trees.apply_batch(s, &[(&entry, None)])?.remove(0) {
-                tracing::warn!(seq = s, "replayed entry had no effect: {e}");
-            }
-            replayed += 1;
+        let mut seq = trees.applied_seq()?;
+        let legacy = dir.join("wal");
+        if legacy.exists() {
+            // A version 2 log (one file): what it holds that sled does not is
+            // applied with inline documents, made durable, and the file removed.
+            let records = wal::read_legacy(&legacy).map_err(io_err(&legacy))?;
+            let replayed = records.iter().map(|(s, p)| (*s, p.as_slice(), None));
+            seq = replay(&trees, seq, replayed)?;
+            trees.make_durable(dir)?;
+            std::fs::remove_file(&legacy).map_err(io_err(&legacy))?;
+            tracing::info!(
+                "schema 2 -> 3: the single-file write-ahead log was applied and removed"
+            );
         }
-        if replayed > 0 {
-            tracing::info!(replayed, "replayed the write-ahead log");
-        }
+        let log_dir = dir.join("log");
+        let (wal, records) = Log::open(
+            &log_dir,
+            trees.log_from()?,
+            checkpoint_bytes + SEGMENT_SLACK,
+        )
+        .map_err(io_err(&log_dir))?;
+        let replayed = records
+            .iter()
+            .map(|r| (r.seq, r.payload.as_slice(), Some((r.segment, r.offset))));
+        seq = replay(&trees, seq, replayed)?;
         let (tx, rx) = bounded(queue);
         let visibility = Arc::new(Visibility::default());
         let writer = Writer {
@@ -812,6 +951,7 @@ impl Storage {
             metrics,
             visibility: visibility.clone(),
             max_batch: MAX_BATCH,
+            checkpoint_bytes,
         };
         let thread = std::thread::Builder::new()
             .name("faultline-writer".into())
@@ -819,6 +959,8 @@ impl Storage {
             .map_err(io_err(dir))?;
         Ok(Storage {
             trees,
+            documents: Documents::new(&log_dir),
+            dir: dir.to_path_buf(),
             writer: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
             visibility,
@@ -924,6 +1066,7 @@ impl Store for Storage {
             entry,
             payload,
             doc,
+            location: None,
             ack: Some(ack),
         }) {
             Ok(()) => Ok(()),
@@ -935,12 +1078,14 @@ impl Store for Storage {
     /// A stored event by id.
     fn event(&self, id: &str) -> Result<Option<Json>, StorageError> {
         self.visibility.wait();
-        self.trees
-            .events
-            .get(id)
-            .map_err(sled_err)?
-            .map(|v| serde_json::from_slice(&v).map_err(sled_err))
-            .transpose()
+        let Some(value) = self.trees.events.get(id).map_err(sled_err)? else {
+            return Ok(None);
+        };
+        let log_dir = self.dir.join("log");
+        match document(&self.documents, &value).map_err(io_err(&log_dir))? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(sled_err).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The newest events first that pass `filter`, at most `limit`, older than
@@ -1014,16 +1159,42 @@ impl Store for Storage {
 
     /// Deletes stored events older than `cutoff` (seconds since the epoch);
     /// issues keep their aggregates. Returns how many were deleted. Deletions
-    /// bypass the log: a sweep lost in a crash is simply repeated.
+    /// bypass the log: a sweep lost in a crash is simply repeated. Then the
+    /// log segments behind the replay point whose events are all older than
+    /// `cutoff` (so deleted now or before) are deleted too, once sled is
+    /// durable without their events.
     fn sweep(&self, cutoff: f64) -> Result<usize, StorageError> {
         self.visibility.wait();
-        let bound = ((cutoff * 1e6).max(0.0) as u64).to_be_bytes().to_vec();
+        let cutoff = (cutoff * 1e6).max(0.0) as u64;
+        // Read first: every event in a segment before this is in sled now, so
+        // the loop below sees it.
+        let from = self.trees.log_from()?;
         let mut deleted = 0;
-        for item in self.trees.by_time.range(..bound) {
+        for item in self.trees.by_time.range(..cutoff.to_be_bytes()) {
             let (key, id) = item.map_err(sled_err)?;
             self.trees.events.remove(&id).map_err(sled_err)?;
             self.trees.by_time.remove(&key).map_err(sled_err)?;
             deleted += 1;
+        }
+        let log_dir = self.dir.join("log");
+        let mut gone = Vec::new();
+        for segment in wal::segments(&log_dir).map_err(io_err(&log_dir))? {
+            if segment >= from {
+                break;
+            }
+            let key = segment_newest_key(segment);
+            let newest = read_u64(self.trees.meta.get(&key).map_err(sled_err)?);
+            if newest.is_none_or(|t| t < cutoff) {
+                gone.push((segment, key));
+            }
+        }
+        if !gone.is_empty() {
+            self.trees.make_durable(&self.dir)?;
+            for (segment, key) in &gone {
+                self.documents.delete(*segment).map_err(io_err(&log_dir))?;
+                self.trees.meta.remove(key).map_err(sled_err)?;
+            }
+            tracing::info!(segments = gone.len(), "retention: log segments deleted");
         }
         Ok(deleted)
     }
@@ -1058,8 +1229,243 @@ impl Drop for Storage {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("faultline-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    /// Opens a store again. sled's I/O threads can hold the directory's
+    /// lock for a moment after the last handle is dropped (a new process
+    /// never sees this): retry.
+    pub(in crate::storage) fn reopen(dir: &Path) -> Storage {
+        reopen_with(dir, CHECKPOINT_BYTES)
+    }
+
+    fn reopen_with(dir: &Path, checkpoint_bytes: u64) -> Storage {
+        let open = || Storage::open_with(dir, 64, Default::default(), checkpoint_bytes);
+        (0..50)
+            .find_map(|_| {
+                open().ok().or_else(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    None
+                })
+            })
+            .unwrap_or_else(|| open().unwrap())
+    }
+
+    fn close(storage: Storage) {
+        storage.close().unwrap();
+        drop(storage);
+    }
+
+    /// How each stored event's document is held in sled: `Some(segment)`
+    /// for a location in the log, `None` inline.
+    fn held(storage: &Storage) -> BTreeMap<String, Option<u64>> {
+        storage.visibility.wait();
+        storage
+            .trees
+            .events
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.unwrap();
+                let id = String::from_utf8(k.to_vec()).unwrap();
+                (id, Location::decode(&v).map(|at| at.segment))
+            })
+            .collect()
+    }
+
+    fn event_at(i: usize, time: f64) -> Json {
+        json!({
+            "event_id": format!("{i:032x}"),
+            "timestamp": crate::event::format_timestamp(time),
+            "level": "error",
+            "message": format!("boom {}", "x".repeat(200)),
+            "tags": {"n": i.to_string()},
+        })
+    }
+
+    fn entry_of(doc: &Json) -> Entry {
+        Entry::event("1".into(), serde_json::to_vec(doc).unwrap()).unwrap()
+    }
+
+    /// Each of these events as the store reads it back.
+    fn read_back(storage: &Storage, docs: &[Json]) -> Vec<Option<Json>> {
+        docs.iter()
+            .map(|d| storage.event(d["event_id"].as_str().unwrap()).unwrap())
+            .collect()
+    }
+
+    /// What [`read_back`] gives when all of these events are stored.
+    fn stored(docs: &[Json]) -> Vec<Option<Json>> {
+        docs.iter().cloned().map(Some).collect()
+    }
+
+    fn count(storage: &Storage) -> u64 {
+        storage.issues().unwrap().iter().map(|i| i.count).sum()
+    }
+
+    /// Event documents stay in the log: sled holds where each one is. They
+    /// read back after a restart, and retention deletes the log segments
+    /// whose events are all past it and keeps every other.
+    #[test]
+    fn documents_live_in_log_segments_that_retention_deletes() {
+        let dir = scratch("segments");
+        // Checkpoints past 1 KB: a few of these events per segment (more
+        // when the writer applies several commits together).
+        let storage = Storage::open_with(&dir, 64, Default::default(), 1024).unwrap();
+        let base = 1_764_000_000.0;
+        let cutoff = base + 1000.0;
+        let docs: Vec<Json> = (0..50)
+            .map(|i| {
+                let old = i < 40;
+                event_at(
+                    i,
+                    if old {
+                        base + i as f64
+                    } else {
+                        cutoff + i as f64
+                    },
+                )
+            })
+            .collect();
+        for doc in &docs {
+            let applied = storage.write_and_wait(entry_of(doc)).unwrap();
+            assert!(matches!(applied, Applied::Stored { .. }), "{applied:?}");
+        }
+        let held_before = held(&storage);
+        assert!(held_before.values().all(Option::is_some), "{held_before:?}");
+        let log_dir = dir.join("log");
+        let segments_before = wal::segments(&log_dir).unwrap();
+        assert!(segments_before.len() >= 4, "{segments_before:?}");
+        assert_eq!(read_back(&storage, &docs), stored(&docs));
+        close(storage);
+
+        let storage = reopen_with(&dir, 1024);
+        assert_eq!(
+            read_back(&storage, &docs),
+            stored(&docs),
+            "read back after a restart"
+        );
+        assert_eq!(count(&storage), 50, "nothing applied twice");
+        assert_eq!(storage.sweep(cutoff).unwrap(), 40);
+        // Segments that held new events are kept, those with only old ones deleted.
+        let segment_of = |i: usize| held_before[docs[i]["event_id"].as_str().unwrap()].unwrap();
+        let kept: HashSet<u64> = (40..50).map(segment_of).collect();
+        let segments_after = wal::segments(&log_dir).unwrap();
+        for segment in &segments_before {
+            let only_old = (0..40).any(|i| segment_of(i) == *segment) && !kept.contains(segment);
+            assert_eq!(
+                segments_after.contains(segment),
+                !only_old,
+                "segment {segment}: before {segments_before:?}, after {segments_after:?}"
+            );
+        }
+        assert!(segments_after.len() < segments_before.len());
+        let expected: Vec<Option<Json>> = (0..50)
+            .map(|i| (i >= 40).then(|| docs[i].clone()))
+            .collect();
+        assert_eq!(read_back(&storage, &docs), expected);
+        // A new event after the sweep, and all again after another restart.
+        let late = event_at(50, cutoff + 60.0);
+        storage.write_and_wait(entry_of(&late)).unwrap();
+        close(storage);
+        let storage = reopen_with(&dir, 1024);
+        assert_eq!(read_back(&storage, &docs), expected);
+        assert_eq!(
+            storage.event(late["event_id"].as_str().unwrap()).unwrap(),
+            Some(late)
+        );
+        assert_eq!(count(&storage), 51);
+        close(storage);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// What the log has and sled does not (a crash between the fsync and
+    /// applying) is applied at start, each document left where the log has it.
+    #[test]
+    fn logged_writes_are_replayed_with_their_documents_left_in_the_log() {
+        let dir = scratch("replay");
+        let docs: Vec<Json> = (0..3).map(|i| event_at(i, 1_764_000_000.0)).collect();
+        {
+            let (mut log, _) = Log::open(&dir.join("log"), 0, 1 << 20).unwrap();
+            let audit = Entry::Audit {
+                actor: "ops".into(),
+                action: "config.load".into(),
+                detail: "x".into(),
+            };
+            let entries = docs.iter().map(entry_of).chain([audit]);
+            for (seq, mut entry) in (1..).zip(entries) {
+                log.append(seq, &log_record(&mut entry).0);
+            }
+            log.sync().unwrap();
+        }
+        let storage = reopen(&dir);
+        assert_eq!(read_back(&storage, &docs), stored(&docs));
+        assert!(held(&storage).values().all(|at| *at == Some(1)));
+        assert_eq!(count(&storage), 3);
+        assert_eq!(storage.audit().unwrap().len(), 1);
+        // Numbering goes on after the replayed records.
+        storage
+            .write_and_wait(entry_of(&event_at(3, 1_764_000_001.0)))
+            .unwrap();
+        assert_eq!(count(&storage), 4);
+        assert_eq!(storage.trees.applied_seq().unwrap(), 5);
+        close(storage);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A directory written by schema version 2 (documents inline in sled, a
+    /// single-file log) opens: its log is applied and removed, its documents
+    /// read as they are, and new ones go to the log's segments.
+    #[test]
+    fn a_version_2_directory_is_opened_and_its_log_applied() {
+        let dir = scratch("v2");
+        let docs: Vec<Json> = (0..3).map(|i| event_at(i, 1_764_000_000.0)).collect();
+        {
+            let trees = Trees::open(&dir).unwrap();
+            trees
+                .apply_batch(1, &[(&entry_of(&docs[0]), None)])
+                .unwrap();
+            trees
+                .meta
+                .insert("schema_version", &2u64.to_be_bytes())
+                .unwrap();
+            // Its log: record 1 applied already, record 2 not.
+            let mut bytes = Vec::new();
+            for (seq, doc) in [(1, &docs[0]), (2, &docs[1])] {
+                wal::encode(&mut bytes, seq, &log_record(&mut entry_of(doc)).0);
+            }
+            std::fs::write(dir.join("wal"), bytes).unwrap();
+            trees.db.flush().unwrap();
+        }
+        let storage = reopen(&dir);
+        assert!(!dir.join("wal").exists());
+        assert_eq!(
+            storage
+                .trees
+                .meta
+                .get("schema_version")
+                .unwrap()
+                .unwrap()
+                .as_ref(),
+            SCHEMA_VERSION.to_be_bytes()
+        );
+        storage.write_and_wait(entry_of(&docs[2])).unwrap();
+        assert_eq!(read_back(&storage, &docs), stored(&docs));
+        let held = held(&storage);
+        assert_eq!(
+            held.values().copied().collect::<Vec<_>>(),
+            [None, None, Some(1)]
+        );
+        assert_eq!(count(&storage), 3, "record 1 not applied twice");
+        close(storage);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn an_event_log_record_is_the_entry_with_its_document_serialized_once() {
@@ -1077,7 +1483,7 @@ mod tests {
             serde_json::to_value(&logged).unwrap(),
             serde_json::to_value(&entry).unwrap()
         );
-        assert_eq!(doc.unwrap(), serde_json::to_vec(&full).unwrap());
+        assert_eq!(&payload[doc.unwrap()], serde_json::to_vec(&full).unwrap());
         // Serialized by the caller: the same record, the bytes as given,
         // and what storing derives derived already.
         let bytes = serde_json::to_vec(&full).unwrap();
@@ -1089,7 +1495,9 @@ mod tests {
         assert_eq!(indexing.as_deref(), Some(&Indexing::of("p\"1", &full)));
         let (again, doc) = log_record(&mut written);
         assert_eq!(again, payload);
-        assert_eq!(doc.unwrap(), bytes);
+        assert_eq!(&again[doc.clone().unwrap()], bytes);
+        assert_eq!(doc_span(&again, "p\"1"), doc, "found again when replayed");
+        assert_eq!(doc_span(&again, "p1"), None);
         let mut audit = Entry::Audit {
             actor: "a".into(),
             action: "b".into(),
@@ -1208,7 +1616,7 @@ mod tests {
             let _ = std::fs::remove_dir_all(&dir);
             let trees = Trees::open(&dir).unwrap();
             let outcomes: Vec<String> = if batched {
-                let items: Vec<(&Entry, Option<&[u8]>)> =
+                let items: Vec<(&Entry, Option<Location>)> =
                     entries.iter().map(|e| (e, None)).collect();
                 let foreseen = trees.foreseen(&mut HashSet::new(), entries.iter());
                 let outcomes = trees.apply_batch(1, &items).unwrap();
@@ -1344,7 +1752,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("faultline-unapplied-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let trees = Trees::open(&dir).unwrap();
-        let (wal, _) = Wal::open(&dir.join("wal")).unwrap();
+        let (wal, _) = Log::open(&dir.join("log"), 0, 1 << 20).unwrap();
         let event = |id: &str| {
             let doc = serde_json::json!({"event_id": id, "message": "boom"});
             Entry::event("1".into(), serde_json::to_vec(&doc).unwrap()).unwrap()
@@ -1375,6 +1783,7 @@ mod tests {
                 entry,
                 payload,
                 doc,
+                location: None,
                 ack: Some(ack),
             })
             .unwrap();
@@ -1388,6 +1797,7 @@ mod tests {
             metrics: Default::default(),
             visibility: Arc::new(Visibility::default()),
             max_batch: 1,
+            checkpoint_bytes: CHECKPOINT_BYTES,
         };
         writer_loop(writer, rx);
         let stored = Ok(Applied::Stored {
@@ -1418,9 +1828,9 @@ mod tests {
         assert!(Entry::event("1".into(), bytes.clone()).is_err());
         let entry = Entry::event_or_tree("1".into(), bytes.clone(), || doc.clone());
         let mut entry = entry;
-        let (_, stored) = log_record(&mut entry);
+        let (payload, stored) = log_record(&mut entry);
         assert_eq!(
-            stored.unwrap(),
+            &payload[stored.unwrap()],
             bytes,
             "the same bytes, serialized from the tree"
         );
