@@ -14,17 +14,14 @@
 //!
 //! Record: `len: u32 LE | crc32(seq ‖ payload): u32 LE | seq: u64 LE | payload`.
 //!
-//! A segment is zero-filled ahead of its records, so a sync has only data to
-//! write — no size or block-allocation change — and does not wait for a
-//! filesystem journal commit (which would also carry every other file's
-//! pending metadata, sled's included). Writing zeros into fresh page-cache
-//! pages costs more than the records themselves, so once a segment is half
-//! full a helper thread zero-fills and syncs the next one (a segment that
-//! outgrows that, or one started without it, is zero-filled in steps as it
-//! is written). Reading stops at the first
-//! record whose checksum fails or whose sequence number does not exceed the
-//! one before: zeros, a torn append, or (in a log from before segments,
-//! which was rewound in place) records of an earlier round left past the end.
+//! Records are appended and a sync extends the file. (Zero-filling segments
+//! ahead, so that a sync changes no file size or block allocation, was
+//! measured worse here: writing zeros into fresh page-cache pages cost more
+//! than the records, and syncing them held up the log's own syncs.) Reading
+//! stops at the first record whose checksum fails or whose sequence number
+//! does not exceed the one before: a torn append, zeros, or (in a log from
+//! before segments, which was rewound in place) records of an earlier round
+//! left past the end.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -32,16 +29,11 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 
 /// Largest record accepted when reading; anything larger is a torn or corrupt tail.
 const MAX_RECORD: usize = 64 << 20;
-/// A segment grows by zero-filled steps of this size.
-const GROW: u64 = 1 << 20;
 /// Segment files kept open for reading documents.
 const OPEN_SEGMENTS: usize = 64;
-/// Name of the next segment while it is being prepared.
-const NEXT: &str = "next";
 
 /// A logged record: its sequence number and payload.
 pub type Record = (u64, Vec<u8>);
@@ -211,43 +203,8 @@ pub struct Log {
     file: File,
     /// End of the records written (and of those being buffered).
     len: u64,
-    /// Bytes of file, zero-filled past `len`.
-    capacity: u64,
     /// Records appended since the last sync.
     pending: Vec<u8>,
-    /// Bytes to zero-fill the next segment with.
-    segment_bytes: u64,
-    /// The next segment being zero-filled, as `NEXT`, once the current one
-    /// is half full.
-    next: Option<JoinHandle<io::Result<File>>>,
-}
-
-/// Writes `from..to` of a file with zeros.
-fn zero_fill(file: &File, from: u64, to: u64) -> io::Result<()> {
-    let zeros = vec![0u8; GROW as usize];
-    let mut at = from;
-    while at < to {
-        let n = (to - at).min(GROW);
-        file.write_all_at(&zeros[..n as usize], at)?;
-        at += n;
-    }
-    Ok(())
-}
-
-/// Starts zero-filling and syncing the next segment, as `NEXT`, on a helper
-/// thread; `None` if no thread can be started (the writer then fills it).
-fn prepare(dir: &Path, bytes: u64) -> Option<JoinHandle<io::Result<File>>> {
-    let path = dir.join(NEXT);
-    std::thread::Builder::new()
-        .name("faultline-log".into())
-        .spawn(move || {
-            let file = open_rw(&path)?;
-            file.set_len(0)?;
-            zero_fill(&file, 0, bytes)?;
-            file.sync_all()?;
-            Ok(file)
-        })
-        .ok()
 }
 
 /// Path of a segment.
@@ -279,16 +236,10 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 impl Log {
     /// Opens (or creates) the log in `dir` and returns it with every intact
     /// record of segment `from` and after, in order. Whatever follows the
-    /// records of the newest segment — a torn append, zero fill — is cut
-    /// off, so it can never be read as a record. New segments are
-    /// zero-filled to `segment_bytes` ahead of use.
-    pub fn open(dir: &Path, from: u64, segment_bytes: u64) -> io::Result<(Log, Vec<Replayed>)> {
+    /// records of the newest segment (a torn append) is cut off, so it can
+    /// never be read as a record.
+    pub fn open(dir: &Path, from: u64) -> io::Result<(Log, Vec<Replayed>)> {
         std::fs::create_dir_all(dir)?;
-        // A next segment left half-prepared: it was never used.
-        match std::fs::remove_file(dir.join(NEXT)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
         let from = from.max(1);
         let existing: Vec<u64> = segments(dir)?.into_iter().filter(|&s| s >= from).collect();
         let newest = existing.last().copied().unwrap_or(from);
@@ -313,10 +264,7 @@ impl Log {
             segment: newest,
             file,
             len: end.0,
-            capacity: end.0,
             pending: Vec::new(),
-            segment_bytes,
-            next: None,
         };
         Ok((log, replayed))
     }
@@ -331,19 +279,9 @@ impl Log {
 
     /// Writes the records appended so far and makes them durable.
     pub fn sync(&mut self) -> io::Result<()> {
-        let end = self.len + self.pending.len() as u64;
-        if end > self.capacity {
-            // Zero-fill ahead so that the following syncs change no metadata.
-            let target = end.div_ceil(GROW) * GROW + GROW;
-            zero_fill(&self.file, self.capacity, target)?;
-            self.capacity = target;
-        }
         self.file.write_all_at(&self.pending, self.len)?;
-        self.len = end;
+        self.len += self.pending.len() as u64;
         self.pending.clear();
-        if self.next.is_none() && end > self.segment_bytes / 2 {
-            self.next = prepare(&self.dir, self.segment_bytes);
-        }
         self.file.sync_data()
     }
 
@@ -367,43 +305,11 @@ impl Log {
     pub fn roll(&mut self) -> io::Result<()> {
         debug_assert!(self.pending.is_empty(), "rolling over unsynced records");
         let next = self.segment + 1;
-        let path = segment_path(&self.dir, next);
-        let prepared = match self.next.take().map(JoinHandle::join) {
-            Some(Ok(Ok(file))) => match std::fs::rename(self.dir.join(NEXT), &path) {
-                Ok(()) => Some(file),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), "write-ahead log: the prepared segment could not be put in place, filling it as it is written: {e}");
-                    None
-                }
-            },
-            Some(Ok(Err(e))) => {
-                tracing::warn!(dir = %self.dir.display(), "write-ahead log: preparing the next segment failed, filling it as it is written: {e}");
-                None
-            }
-            _ => None,
-        };
-        let (file, capacity) = match prepared {
-            Some(file) => (file, self.segment_bytes),
-            None => (open_rw(&path)?, 0),
-        };
+        self.file = open_rw(&segment_path(&self.dir, next))?;
         sync_dir(&self.dir)?;
-        // The zero fill is not needed any more; losing this in a crash is harmless.
-        self.file.set_len(self.len)?;
-        self.file = file;
         self.segment = next;
         self.len = 0;
-        self.capacity = capacity;
         Ok(())
-    }
-}
-
-impl Drop for Log {
-    /// Waits for the next segment's preparation, so that no thread of the
-    /// log outlives it (what it left is removed at the next open).
-    fn drop(&mut self) {
-        if let Some(next) = self.next.take() {
-            let _ = next.join();
-        }
     }
 }
 
@@ -492,18 +398,14 @@ mod tests {
         let dir = scratch("torn");
         let path = segment_path(&dir, 1);
         {
-            let (mut log, records) = Log::open(&dir, 0, 4 * GROW).unwrap();
+            let (mut log, records) = Log::open(&dir, 0).unwrap();
             assert!(records.is_empty());
             assert_eq!(log.append(1, b"one"), 16);
             assert_eq!(log.append(2, b"two"), 16 + 3 + 16);
             log.sync().unwrap();
-            assert!(
-                std::fs::metadata(&path).unwrap().len() >= GROW,
-                "the file is zero-filled ahead"
-            );
         }
-        // The zero fill is not read as records; payloads are where append said.
-        let (_, records) = Log::open(&dir, 1, 4 * GROW).unwrap();
+        // Payloads are where append said.
+        let (_, records) = Log::open(&dir, 1).unwrap();
         let read: Vec<_> = records
             .iter()
             .map(|r| (r.seq, r.payload.as_slice(), r.segment, r.offset))
@@ -517,16 +419,16 @@ mod tests {
         let f = OpenOptions::new().write(true).open(&path).unwrap();
         f.write_all_at(&[9, 0, 0, 0, 1, 2], end).unwrap();
         drop(f);
-        let (mut log, records) = Log::open(&dir, 1, 4 * GROW).unwrap();
+        let (mut log, records) = Log::open(&dir, 1).unwrap();
         assert_eq!(seqs(&records), [1, 2]);
         write(&mut log, [3]);
-        let (_, records) = Log::open(&dir, 1, 4 * GROW).unwrap();
+        let (_, records) = Log::open(&dir, 1).unwrap();
         assert_eq!(seqs(&records), [1, 2, 3]);
         // A flipped bit ends the log there.
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[16 + 3 + 16 + 1] ^= 1;
         std::fs::write(&path, &bytes).unwrap();
-        let (_, records) = Log::open(&dir, 1, 4 * GROW).unwrap();
+        let (_, records) = Log::open(&dir, 1).unwrap();
         assert_eq!(seqs(&records), [1]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -534,34 +436,25 @@ mod tests {
     #[test]
     fn segments_before_the_replay_point_are_kept_but_not_replayed() {
         let dir = scratch("roll");
-        let (mut log, _) = Log::open(&dir, 0, 4 * GROW).unwrap();
+        let (mut log, _) = Log::open(&dir, 0).unwrap();
         write(&mut log, 1..=3);
         log.roll().unwrap();
         assert_eq!(log.segment(), 2);
         assert_eq!(
             std::fs::metadata(segment_path(&dir, 1)).unwrap().len(),
-            3 * (16 + 9),
-            "the zero fill of a finished segment is cut"
+            3 * (16 + 9)
         );
         let at = log.append(4, b"four");
         log.sync().unwrap();
-        // Past half of 4 MiB: the next segment is zero-filled meanwhile.
-        log.append(5, &vec![7u8; 2 << 20]);
-        log.sync().unwrap();
+        write(&mut log, [5]);
         log.roll().unwrap();
-        assert_eq!(
-            std::fs::metadata(segment_path(&dir, 3)).unwrap().len(),
-            4 * GROW,
-            "segment 3 was prepared while segment 2 filled"
-        );
-        assert!(!dir.join(NEXT).exists());
         write(&mut log, [6]);
         drop(log);
         assert_eq!(segments(&dir).unwrap(), [1, 2, 3]);
-        let (_, records) = Log::open(&dir, 2, 4 * GROW).unwrap();
+        let (_, records) = Log::open(&dir, 2).unwrap();
         assert_eq!(seqs(&records), [4, 5, 6]);
         assert_eq!((records[0].segment, records[0].offset), (2, at));
-        let (mut log, records) = Log::open(&dir, 1, 4 * GROW).unwrap();
+        let (mut log, records) = Log::open(&dir, 1).unwrap();
         assert_eq!(seqs(&records), [1, 2, 3, 4, 5, 6]);
         assert_eq!(log.segment(), 3, "appends go on in the newest segment");
         write(&mut log, [7]);
@@ -601,7 +494,7 @@ mod tests {
     fn a_torn_record_hides_the_intact_ones_after_it_for_good() {
         // Records 1..3 written, the crash lost record 2's bytes but not 3's.
         let dir = scratch("hole");
-        let (mut log, _) = Log::open(&dir, 1, 4 * GROW).unwrap();
+        let (mut log, _) = Log::open(&dir, 1).unwrap();
         write(&mut log, 1..=3);
         drop(log);
         let f = OpenOptions::new()
@@ -610,13 +503,13 @@ mod tests {
             .unwrap();
         f.write_all_at(&[0xff; 4], 16 + 9 + 4).unwrap();
         drop(f);
-        let (mut log, records) = Log::open(&dir, 1, 4 * GROW).unwrap();
+        let (mut log, records) = Log::open(&dir, 1).unwrap();
         assert_eq!(seqs(&records), [1]);
         // Numbering goes on from the last intact record; a new record of the
         // same size must not make the old record 3 readable again.
         write(&mut log, [2]);
         drop(log);
-        let (_, records) = Log::open(&dir, 1, 4 * GROW).unwrap();
+        let (_, records) = Log::open(&dir, 1).unwrap();
         assert_eq!(seqs(&records), [1, 2]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
