@@ -884,13 +884,23 @@ fn writer_loop(writer: Writer, rx: Receiver<Job>) {
             return;
         }
         if wal.size() > checkpoint_bytes {
-            // sled holds everything in the current segment.
-            match wal.roll() {
-                Ok(()) => checkpointer.ask(wal.segment()),
-                Err(e) => {
-                    tracing::error!(path = %wal_path.display(), "starting a new log segment failed (the current one keeps growing): {e}")
-                }
-            }
+            roll(&mut wal, &checkpointer);
+        }
+    }
+    // Stopped with everything applied: a last checkpoint, so that the next
+    // start has nothing to replay.
+    if wal.size() > 0 {
+        roll(&mut wal, &checkpointer);
+    }
+}
+
+/// Moves the log on to a new segment and asks for a checkpoint up to it;
+/// sled must hold everything in the current segment.
+fn roll(wal: &mut Log, checkpointer: &Checkpointer) {
+    match wal.roll() {
+        Ok(()) => checkpointer.ask(wal.segment()),
+        Err(e) => {
+            tracing::error!(path = %wal.dir().display(), "starting a new log segment failed (the current one keeps growing): {e}")
         }
     }
 }
@@ -1492,6 +1502,15 @@ pub(super) mod tests {
             .unwrap();
         assert_eq!(count(&storage), 4);
         assert_eq!(storage.trees.applied_seq().unwrap(), 5);
+        close(storage);
+        // Stopping checkpointed: the next start replays from an empty segment.
+        let storage = reopen(&dir);
+        let segments = wal::segments(&dir.join("log")).unwrap();
+        assert_eq!(segments, [1, 2]);
+        assert_eq!(storage.trees.log_from().unwrap(), 2);
+        let newest = wal::segment_path(&dir.join("log"), 2);
+        assert_eq!(std::fs::metadata(newest).unwrap().len(), 0);
+        assert_eq!(count(&storage), 4);
         close(storage);
         std::fs::remove_dir_all(&dir).unwrap();
     }
