@@ -1150,8 +1150,8 @@ impl Store for Storage {
         let Some(value) = self.trees.events.get(id).map_err(sled_err)? else {
             return Ok(None);
         };
-        let log_dir = self.dir.join("log");
-        match document(&self.documents, &value).map_err(io_err(&log_dir))? {
+        let read = document(&self.documents, &value);
+        match read.map_err(|e| io_err(&self.dir.join("log"))(e))? {
             Some(bytes) => serde_json::from_slice(&bytes).map_err(sled_err).map(Some),
             None => Ok(None),
         }
@@ -1234,7 +1234,7 @@ impl Store for Storage {
     /// durable without their events.
     fn sweep(&self, cutoff: f64) -> Result<usize, StorageError> {
         self.visibility.wait();
-        let cutoff = (cutoff * 1e6).max(0.0) as u64;
+        let cutoff = issues::micros(cutoff);
         // Read first: every event in a segment before this is in sled now, so
         // the loop below sees it.
         let from = self.trees.log_from()?;
