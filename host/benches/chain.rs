@@ -419,8 +419,7 @@ fn main() {
         black_box(&buffer);
     });
     let stored = rate(&processed, seconds / 4.0, |p| {
-        let doc = serde_json::to_vec(&output::document(p, Some("1"))).unwrap();
-        black_box(faultline::storage::Entry::event("1".into(), doc).unwrap());
+        black_box(output::stored(p, "1"));
     });
     println!();
     println!("host work per event in `faultline process`, around the chain:");

@@ -169,10 +169,8 @@ pub fn document<'a>(p: &'a Processed, project: Option<&'a str>) -> Document<'a, 
 /// The storage entry of a processed event sent to `project`: the output
 /// [`document`] written once and stored as written.
 pub fn stored(p: &Processed, project: &str) -> crate::storage::Entry {
-    let doc = serde_json::to_vec(&document(p, Some(project))).expect("output documents serialize");
-    crate::storage::Entry::event_or_tree(project.to_string(), doc, || {
-        processed_json(p, Some(project))
-    })
+    crate::storage::Entry::written(project.to_string(), &document(p, Some(project)))
+        .expect("output documents serialize")
 }
 
 /// The output [`document`] as a JSON tree, for what reads it back.

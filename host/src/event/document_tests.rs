@@ -393,3 +393,46 @@ fn written_document_matches_the_reference_tree() {
         assert_eq!(got, with_tail.to_string(), "case {case} with a tail: {e:?}");
     }
 }
+
+/// What storing derives is read from the members a document serializes
+/// into, not from its text: both readings must be the same tree.
+#[test]
+fn members_built_while_serializing_are_what_reading_the_text_gives() {
+    use crate::event::raw::{members_from_slice, members_of};
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let every = [
+        "event_id",
+        "timestamp",
+        "level",
+        "platform",
+        "logger",
+        "message",
+        "release",
+        "environment",
+        "server_name",
+        "transaction",
+        "exception",
+        "tags",
+        "user",
+        "request",
+        "fingerprint",
+        "classification",
+        "project",
+        "a.b",
+        "c\\d",
+        "",
+        "x",
+        "k",
+    ];
+    let some = ["event_id", "exception", "user", "tags", "project", "x"];
+    for case in 0..5_000 {
+        let e = event(&mut rng);
+        let doc = Document::with_tail(&e, TwoKeys);
+        let text = serde_json::to_vec(&doc).unwrap();
+        for keep in [&every[..], &some[..], &[]] {
+            let built = members_of(&doc, keep).unwrap();
+            let read = members_from_slice(&text, keep).unwrap();
+            assert_eq!(built, read, "case {case}, keeping {keep:?}: {e:?}");
+        }
+    }
+}

@@ -15,6 +15,10 @@ use serde::de::{
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Number;
 
+mod serialize;
+
+pub use serialize::members_of;
+
 /// One JSON value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Raw<'a> {

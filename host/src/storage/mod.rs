@@ -154,11 +154,12 @@ pub enum Entry {
         /// Project it was sent to.
         project: String,
         /// The document: event, classification, impact, provenance; `null`
-        /// when the caller wrote it already (`stored`, [`Entry::event`]).
+        /// when the caller wrote it already (`logged`, [`Entry::written`]).
         doc: Json,
-        /// The whole document, serialized, when the caller wrote it already.
+        /// The entry's log record with the document in it, when the caller
+        /// wrote the document already.
         #[serde(skip)]
-        stored: Option<Vec<u8>>,
+        logged: Option<Logged>,
         /// What storing it derives from the document, when the caller
         /// derived it already (else the writer derives it from `doc`).
         #[serde(skip)]
@@ -205,34 +206,78 @@ impl Entry {
     /// stored as they are, and what storing derives from them is derived
     /// here, on the caller's thread, from a borrowed reading of them.
     pub fn event(project: String, stored: Vec<u8>) -> serde_json::Result<Entry> {
-        let indexing = Entry::derive(&project, &stored)?;
-        Ok(Entry::prepared(project, stored, indexing))
+        let doc = crate::event::raw::members_from_slice(&stored, indexing::READS)?;
+        let indexing = Indexing::of(&project, &doc);
+        let logged = Logged::write(&project, stored.len(), |payload| {
+            payload.extend_from_slice(&stored);
+            Ok(())
+        })?;
+        Ok(Entry::prepared(project, logged, indexing))
     }
 
-    /// What storing derives from a document's bytes, reading only the
-    /// members that derivation looks at.
-    fn derive(project: &str, stored: &[u8]) -> serde_json::Result<Indexing> {
-        let doc = crate::event::raw::members_from_slice(stored, indexing::READS)?;
-        Ok(Indexing::of(project, &doc))
+    /// A processed event from its output document, serialized here once,
+    /// straight into its log record, and stored as written. What storing
+    /// derives is derived from the document's members as they serialize,
+    /// without reading the bytes back (so a document nested deeper than the
+    /// JSON reader's limit is stored like any other).
+    pub fn written<D: Serialize + ?Sized>(
+        project: String,
+        document: &D,
+    ) -> serde_json::Result<Entry> {
+        let members = crate::event::raw::members_of(document, indexing::READS)?;
+        let indexing = Indexing::of(&project, &members);
+        let size = RECORD_SIZE.get();
+        let logged = Logged::write(&project, size + size / 8, |payload| {
+            serde_json::to_writer(payload, document)
+        })?;
+        RECORD_SIZE.set(logged.payload.len());
+        Ok(Entry::prepared(project, logged, indexing))
     }
 
-    /// [`Entry::event`], or when the document does not read back (nested
-    /// deeper than the JSON reader's limit: normalizing can add a level to
-    /// what an SDK sent, e.g. a bare `exception` array), the entry derived
-    /// from the tree `whole` builds.
-    pub fn event_or_tree(project: String, stored: Vec<u8>, whole: impl FnOnce() -> Json) -> Entry {
-        let indexing =
-            Entry::derive(&project, &stored).unwrap_or_else(|_| Indexing::of(&project, &whole()));
-        Entry::prepared(project, stored, indexing)
-    }
-
-    fn prepared(project: String, stored: Vec<u8>, indexing: Indexing) -> Entry {
+    fn prepared(project: String, logged: Logged, indexing: Indexing) -> Entry {
         Entry::Event {
             project,
             doc: Json::Null,
-            stored: Some(stored),
+            logged: Some(logged),
             indexing: Some(Box::new(indexing)),
         }
+    }
+}
+
+thread_local! {
+    /// The size of the last log record this thread wrote a document into: the
+    /// next one starts with room for it, not growing (and copying) its way up
+    /// from a few bytes.
+    static RECORD_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(4096) };
+}
+
+/// An event entry's log record, written before it reaches the writer.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    payload: Vec<u8>,
+    /// Where the document is in `payload`.
+    doc: Range<usize>,
+}
+
+impl Logged {
+    /// The record of an event entry of `project` whose document `write`
+    /// appends, with room for `size` bytes of it.
+    fn write(
+        project: &str,
+        size: usize,
+        write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    ) -> serde_json::Result<Logged> {
+        let mut payload = event_record_head(project, size + 1);
+        let start = payload.len();
+        write(&mut payload)?;
+        let doc = start..payload.len();
+        payload.push(b'}');
+        Ok(Logged { payload, doc })
+    }
+
+    /// The document.
+    fn doc(&self) -> &[u8] {
+        &self.payload[self.doc.clone()]
     }
 }
 
@@ -254,8 +299,9 @@ pub enum Applied {
 
 /// How a logged event entry begins, up to its document:
 /// `Entry`'s serde form is `{"kind":"event","project":…,"doc":…}`.
-fn event_record_head(project: &str) -> Vec<u8> {
-    let mut head = Vec::with_capacity(project.len() + 40);
+/// `room` is what to reserve for the rest.
+fn event_record_head(project: &str, room: usize) -> Vec<u8> {
+    let mut head = Vec::with_capacity(project.len() + 40 + room);
     head.extend_from_slice(br#"{"kind":"event","project":"#);
     serde_json::to_writer(&mut head, project).expect("strings serialize");
     head.extend_from_slice(br#","doc":"#);
@@ -264,34 +310,30 @@ fn event_record_head(project: &str) -> Vec<u8> {
 
 /// Where the document is in a logged event entry.
 fn doc_span(payload: &[u8], project: &str) -> Option<Range<usize>> {
-    let head = event_record_head(project);
+    let head = event_record_head(project, 0);
     (payload.starts_with(&head) && payload.ends_with(b"}") && payload.len() > head.len() + 1)
         .then(|| head.len()..payload.len() - 1)
 }
 
-/// An entry as logged, and for an event where its document is in it (taken
-/// out of the entry when it came serialized). The document is serialized
-/// once and stored where it is logged.
+/// An entry as logged, and for an event where its document is in it (the
+/// record is taken out of the entry when the caller wrote it). The document
+/// is serialized once and stored where it is logged.
 fn log_record(entry: &mut Entry) -> (Vec<u8>, Option<Range<usize>>) {
     let Entry::Event {
         project,
         doc,
-        stored,
+        logged,
         ..
     } = entry
     else {
         return (serde_json::to_vec(entry).expect("entries serialize"), None);
     };
-    let doc = match stored.take() {
-        Some(bytes) => bytes,
-        None => serde_json::to_vec(doc).expect("documents serialize"),
+    let Logged { payload, doc } = match logged.take() {
+        Some(logged) => logged,
+        None => Logged::write(project, 0, |payload| serde_json::to_writer(payload, doc))
+            .expect("documents serialize"),
     };
-    let mut payload = event_record_head(project);
-    payload.reserve(doc.len() + 1);
-    let start = payload.len();
-    payload.extend_from_slice(&doc);
-    payload.push(b'}');
-    (payload, Some(start..start + doc.len()))
+    (payload, Some(doc))
 }
 
 /// Acknowledgement callback of one write. It runs on the writer thread,
@@ -495,7 +537,7 @@ impl Trees {
                             Entry::Event {
                                 project,
                                 doc,
-                                stored,
+                                logged,
                                 indexing,
                             } => {
                                 let derived;
@@ -511,13 +553,13 @@ impl Trees {
                                     outcomes.push(Ok(Applied::Duplicate));
                                     continue;
                                 }
-                                let bytes = match (location, stored) {
+                                let bytes = match (location, logged) {
                                     (Some(at), _) => {
                                         let t = newest.entry(at.segment).or_default();
                                         *t = (*t).max(ix.micros);
                                         at.encode().to_vec()
                                     }
-                                    (None, Some(b)) => b.clone(),
+                                    (None, Some(logged)) => logged.doc().to_vec(),
                                     (None, None) => serde_json::to_vec(doc).map_err(abort)?,
                                 };
                                 events.insert(id, bytes)?;
@@ -1570,7 +1612,7 @@ pub(super) mod tests {
         let mut entry = Entry::Event {
             project: "p\"1".into(),
             doc: full.clone(),
-            stored: None,
+            logged: None,
             indexing: None,
         };
         let (payload, doc) = log_record(&mut entry);
@@ -1594,6 +1636,9 @@ pub(super) mod tests {
         assert_eq!(&again[doc.clone().unwrap()], bytes);
         assert_eq!(doc_span(&again, "p\"1"), doc, "found again when replayed");
         assert_eq!(doc_span(&again, "p1"), None);
+        // Serialized straight into the record: the same record.
+        let mut direct = Entry::written("p\"1".into(), &full).unwrap();
+        assert_eq!(log_record(&mut direct), (payload.clone(), doc));
         let mut audit = Entry::Audit {
             actor: "a".into(),
             action: "b".into(),
@@ -1606,7 +1651,8 @@ pub(super) mod tests {
 
     /// Everything storing derives from an event (issue, title, culprit,
     /// users, counters, time) comes out the same from the borrowed reading of
-    /// the written bytes as from the whole `serde_json` tree.
+    /// the written bytes, from the members built while writing them, and
+    /// from the whole `serde_json` tree.
     #[test]
     fn what_storing_derives_reads_the_same_from_both_trees() {
         let corpus = faultline_testkit::corpus::labelled(300, 11);
@@ -1666,6 +1712,10 @@ pub(super) mod tests {
             };
             let expected = Indexing::of("7", &full);
             assert_eq!(indexing.as_deref(), Some(&expected), "event {i}");
+            let Entry::Event { indexing, .. } = Entry::written("7".into(), &full).unwrap() else {
+                unreachable!()
+            };
+            assert_eq!(indexing.as_deref(), Some(&expected), "event {i}, written");
             assert_eq!(expected.counters.len(), 4);
         }
     }
@@ -1914,21 +1964,23 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn a_document_too_deep_to_read_back_is_stored_from_its_tree() {
+    fn a_document_too_deep_to_read_back_is_stored_as_written() {
         let mut deep = serde_json::json!("leaf");
         for _ in 0..130 {
             deep = serde_json::json!({ "x": deep });
         }
-        let doc = serde_json::json!({"event_id": "e1", "user": deep});
+        let doc = serde_json::json!({"event_id": "e1", "user": {"id": "u1", "deep": deep}});
         let bytes = serde_json::to_vec(&doc).unwrap();
-        assert!(Entry::event("1".into(), bytes.clone()).is_err());
-        let entry = Entry::event_or_tree("1".into(), bytes.clone(), || doc.clone());
-        let mut entry = entry;
-        let (payload, stored) = log_record(&mut entry);
-        assert_eq!(
-            &payload[stored.unwrap()],
-            bytes,
-            "the same bytes, serialized from the tree"
+        assert!(
+            Entry::event("1".into(), bytes.clone()).is_err(),
+            "too deep for the JSON reader"
         );
+        let mut entry = Entry::written("1".into(), &doc).unwrap();
+        let Entry::Event { indexing, .. } = &entry else {
+            unreachable!()
+        };
+        assert_eq!(indexing.as_deref(), Some(&Indexing::of("1", &doc)));
+        let (payload, stored) = log_record(&mut entry);
+        assert_eq!(&payload[stored.unwrap()], bytes, "the same bytes");
     }
 }
