@@ -711,4 +711,4 @@ mod tests;
 
 #[cfg(test)]
 #[path = "event/document_tests.rs"]
-mod document_tests;
+pub(crate) mod document_tests;

@@ -120,9 +120,24 @@ fn resolve(event: &Event, path: &str) -> Result<Target, RefusedEdit> {
     }
 }
 
-fn set_opt(slot: &mut Option<String>, action: &Redaction, path: &str) -> Result<(), RefusedEdit> {
+/// Whether an edit is made, or only checked.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Check,
+    Make,
+}
+
+fn set_opt(
+    slot: &mut Option<String>,
+    action: &Redaction,
+    path: &str,
+    mode: Mode,
+) -> Result<(), RefusedEdit> {
     if slot.is_none() {
         return Err(refuse(path, "no such value in the event"));
+    }
+    if mode == Mode::Check {
+        return Ok(());
     }
     *slot = match action {
         Redaction::Replace(s) => Some(s.clone()),
@@ -131,10 +146,18 @@ fn set_opt(slot: &mut Option<String>, action: &Redaction, path: &str) -> Result<
     Ok(())
 }
 
-fn apply_one(event: &mut Event, edit: &Edit) -> Result<(), RefusedEdit> {
+/// Makes (or with [`Mode::Check`] only checks) one edit; a refused edit
+/// changes nothing.
+fn apply_one(event: &mut Event, edit: &Edit, mode: Mode) -> Result<(), RefusedEdit> {
     let path = edit.path.as_str();
     let action = &edit.action;
-    match resolve(event, path)? {
+    let target = resolve(event, path)?;
+    if mode == Mode::Check && matches!(target, Target::Exception(_, "type") | Target::Attribute(_))
+    {
+        // Always there, and a string.
+        return Ok(());
+    }
+    match target {
         Target::Top(name) => {
             let slot = match name {
                 "message" => &mut event.message,
@@ -144,7 +167,7 @@ fn apply_one(event: &mut Event, edit: &Edit) -> Result<(), RefusedEdit> {
                 "server_name" => &mut event.server_name,
                 _ => &mut event.transaction,
             };
-            set_opt(slot, action, path)
+            set_opt(slot, action, path, mode)
         }
         Target::Exception(i, field) => {
             let exc = &mut event.exceptions[i];
@@ -156,8 +179,8 @@ fn apply_one(event: &mut Event, edit: &Edit) -> Result<(), RefusedEdit> {
                     };
                     Ok(())
                 }
-                "value" => set_opt(&mut exc.value, action, path),
-                _ => set_opt(&mut exc.module, action, path),
+                "value" => set_opt(&mut exc.value, action, path, mode),
+                _ => set_opt(&mut exc.module, action, path, mode),
             }
         }
         Target::Frame(i, j, field) => {
@@ -168,7 +191,7 @@ fn apply_one(event: &mut Event, edit: &Edit) -> Result<(), RefusedEdit> {
                 "filename" => &mut frame.filename,
                 _ => &mut frame.abs_path,
             };
-            set_opt(slot, action, path)
+            set_opt(slot, action, path, mode)
         }
         Target::FrameVar(i, j, key) => {
             let vars = &mut event.exceptions[i].frames[j].vars;
@@ -178,6 +201,9 @@ fn apply_one(event: &mut Event, edit: &Edit) -> Result<(), RefusedEdit> {
             if !matches!(vars[pos].value, Value::Text(_)) {
                 return Err(refuse(path, "not a string value"));
             }
+            if mode == Mode::Check {
+                return Ok(());
+            }
             match action {
                 Redaction::Replace(s) => vars[pos].value = Value::Text(s.clone()),
                 Redaction::Remove => {
@@ -186,7 +212,7 @@ fn apply_one(event: &mut Event, edit: &Edit) -> Result<(), RefusedEdit> {
             }
             Ok(())
         }
-        Target::Tag(key) => edit_pairs(&mut event.tags, &key, action, path),
+        Target::Tag(key) => edit_pairs(&mut event.tags, &key, action, path, mode),
         Target::User(field) => {
             let user = event
                 .user
@@ -198,7 +224,7 @@ fn apply_one(event: &mut Event, edit: &Edit) -> Result<(), RefusedEdit> {
                 "username" => &mut user.username,
                 _ => &mut user.ip_address,
             };
-            set_opt(slot, action, path)
+            set_opt(slot, action, path, mode)
         }
         Target::Request(field) => {
             let req = event
@@ -211,14 +237,14 @@ fn apply_one(event: &mut Event, edit: &Edit) -> Result<(), RefusedEdit> {
                 "query_string" => &mut req.query_string,
                 _ => &mut req.cookies,
             };
-            set_opt(slot, action, path)
+            set_opt(slot, action, path, mode)
         }
         Target::Header(name) => {
             let req = event
                 .request
                 .as_mut()
                 .ok_or_else(|| refuse(path, "the event has no request"))?;
-            edit_pairs(&mut req.headers, &name, action, path)
+            edit_pairs(&mut req.headers, &name, action, path, mode)
         }
         Target::Attribute(i) => {
             match action {
@@ -237,9 +263,13 @@ fn edit_pairs(
     key: &str,
     action: &Redaction,
     path: &str,
+    mode: Mode,
 ) -> Result<(), RefusedEdit> {
     if !pairs.iter().any(|(k, _)| k == key) {
         return Err(refuse(path, "no such value in the event"));
+    }
+    if mode == Mode::Check {
+        return Ok(());
     }
     match action {
         Redaction::Replace(s) => pairs
@@ -251,19 +281,150 @@ fn edit_pairs(
     Ok(())
 }
 
-/// Applies `edits` to `event` all or nothing; returns the changed paths in order.
+/// Applies `edits` to `event` all or nothing, in order; returns the changed
+/// paths in order.
+///
+/// When every path is edited once (what redactors do), no edit can change
+/// whether another applies or where: each finds its value by its own path,
+/// and edits neither add nor remove exceptions, frames, the user or the
+/// request. Checking every edit against the event as it is then decides
+/// all or nothing, and the edits are made in place. A path edited twice
+/// (the second edit sees the first) is applied to a copy, kept only if every
+/// edit applies.
 pub fn apply(event: &mut Event, edits: &[Edit]) -> Result<Vec<String>, RefusedEdit> {
-    if edits.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut edited = event.clone();
-    let mut changed = Vec::with_capacity(edits.len());
+    let mut changed: Vec<String> = Vec::with_capacity(edits.len());
     for edit in edits {
-        apply_one(&mut edited, edit)?;
         if !changed.contains(&edit.path) {
             changed.push(edit.path.clone());
         }
     }
-    *event = edited;
+    if changed.len() == edits.len() {
+        for edit in edits {
+            apply_one(event, edit, Mode::Check)?;
+        }
+        for edit in edits {
+            apply_one(event, edit, Mode::Make)?;
+        }
+    } else {
+        let mut edited = event.clone();
+        for edit in edits {
+            apply_one(&mut edited, edit, Mode::Make)?;
+        }
+        *event = edited;
+    }
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::document_tests::{Rng, event};
+
+    /// The edits made one after another on a copy, kept only if all apply.
+    fn one_by_one(event: &Event, edits: &[Edit]) -> (Event, Result<(), RefusedEdit>) {
+        let mut edited = event.clone();
+        for edit in edits {
+            if let Err(e) = apply_one(&mut edited, edit, Mode::Make) {
+                return (event.clone(), Err(e));
+            }
+        }
+        (edited, Ok(()))
+    }
+
+    /// Every path an edit could name in `e`, and some it cannot.
+    fn paths(e: &Event) -> Vec<String> {
+        let mut paths: Vec<String> = [
+            "message",
+            "logger",
+            "release",
+            "environment",
+            "server_name",
+            "transaction",
+            "user.id",
+            "user.email",
+            "user.username",
+            "user.ip_address",
+            "request.method",
+            "request.url",
+            "request.query_string",
+            "request.cookies",
+            "event_id",
+            "fingerprint",
+            "exception.values.7.value",
+            "exception.values.0.stacktrace.frames.5.function",
+            "exception.values.0.stacktrace.frames.0.lineno",
+            "nowhere",
+        ]
+        .map(String::from)
+        .to_vec();
+        for (i, x) in e.exceptions.iter().enumerate() {
+            for field in ["type", "value", "module"] {
+                paths.push(format!("exception.values.{i}.{field}"));
+            }
+            for (j, frame) in x.frames.iter().enumerate() {
+                let at = format!("exception.values.{i}.stacktrace.frames.{j}");
+                for field in ["function", "module", "filename", "abs_path"] {
+                    paths.push(format!("{at}.{field}"));
+                }
+                for var in &frame.vars {
+                    paths.push(format!("{at}.vars.{}", var.key));
+                }
+            }
+        }
+        paths.extend(e.tags.iter().map(|(k, _)| format!("tags.{k}")));
+        if let Some(r) = &e.request {
+            paths.extend(
+                r.headers
+                    .iter()
+                    .map(|(k, _)| format!("request.headers.{k}")),
+            );
+        }
+        paths.extend(e.attributes.iter().map(|a| a.key.clone()));
+        paths
+    }
+
+    #[test]
+    fn edits_apply_in_place_as_one_by_one_on_a_copy() {
+        let mut rng = Rng(0x5851_f42d_4c95_7f2d);
+        let (mut applied, mut refused, mut repeated) = (0, 0, 0);
+        for case in 0..20_000 {
+            let e = event(&mut rng);
+            let paths = paths(&e);
+            let edits: Vec<Edit> = (0..rng.below(7))
+                .map(|n| Edit {
+                    path: paths[rng.below(paths.len())].clone(),
+                    action: if rng.chance(30) {
+                        Redaction::Remove
+                    } else {
+                        Redaction::Replace(format!("[{n}]"))
+                    },
+                })
+                .collect();
+            let (want, outcome) = one_by_one(&e, &edits);
+            let mut got = e.clone();
+            let result = apply(&mut got, &edits);
+            assert_eq!(
+                result.as_ref().map(|_| ()),
+                outcome.as_ref().map(|_| ()),
+                "case {case}: {edits:?} on {e:?}"
+            );
+            assert_eq!(
+                format!("{got:?}"),
+                format!("{want:?}"),
+                "case {case}: {edits:?}"
+            );
+            match result {
+                Ok(changed) => {
+                    applied += 1;
+                    repeated += usize::from(changed.len() < edits.len());
+                }
+                Err(_) => refused += 1,
+            }
+        }
+        // Each way through is taken often.
+        assert!(
+            applied > 2_000 && refused > 2_000 && repeated > 100,
+            "{applied} {refused} {repeated}"
+        );
+    }
 }

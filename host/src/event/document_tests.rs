@@ -178,16 +178,16 @@ fn reference_insert(root: &mut Json, path: &str, value: Json) {
 }
 
 /// A small deterministic generator (xorshift), so a failure reproduces.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         (self.0 % n as u64) as usize
     }
-    fn chance(&mut self, percent: usize) -> bool {
+    pub(crate) fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -312,7 +312,9 @@ fn pairs(rng: &mut Rng) -> Vec<(String, String)> {
         .collect()
 }
 
-fn event(rng: &mut Rng) -> Event {
+/// An event whose optional parts, attributes and frame variables vary,
+/// attribute paths colliding with typed fields included.
+pub(crate) fn event(rng: &mut Rng) -> Event {
     let frame = |rng: &mut Rng| Frame {
         function: rng.text(),
         module: rng.text(),
