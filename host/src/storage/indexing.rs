@@ -1,9 +1,9 @@
 //! What storing an event derives from its document — its issue (fingerprint,
 //! title, culprit), distinct-user key, per-minute counters and time-index key
-//! — read from either JSON tree: the borrowed [`Raw`] tree of a document
-//! just written (on the worker that wrote it, so the single writer thread
-//! only applies the result), or a `serde_json::Value` (a logged entry replayed
-//! at start, a stored document filtered by a read).
+//! — read from either JSON tree: the [`Raw`] tree of a document's members,
+//! built as the worker writes it (so the single writer thread only applies
+//! the result) or read from its bytes, or a `serde_json::Value` (a logged
+//! entry replayed at start, a stored document filtered by a read).
 
 use serde_json::Value as Json;
 
@@ -89,8 +89,8 @@ impl Node for Raw<'_> {
 }
 
 /// The top-level members of a document that deriving its [`Indexing`] reads
-/// (here and in `issues` and `counters`); the worker that wrote a document
-/// reads only these back out of its bytes.
+/// (here and in `issues` and `counters`); the worker that writes a document
+/// builds only these as it writes it.
 pub const READS: &[&str] = &[
     "event_id",
     "timestamp",
