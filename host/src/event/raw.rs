@@ -276,7 +276,10 @@ pub fn from_slice(bytes: &[u8]) -> serde_json::Result<Raw<'_>> {
 
 /// Reads the members named in `keep` of a document that is one JSON object,
 /// and only checks that the others are JSON, without building them. A
-/// document that is not an object is an error.
+/// document that is not an object is an error. Meant for documents this
+/// host wrote: it reads them however deep they are (events are read with
+/// the JSON reader's depth limit on the way in; writing them out can add a
+/// level or two).
 pub fn members_from_slice<'a>(bytes: &'a [u8], keep: &[&str]) -> serde_json::Result<Raw<'a>> {
     struct Members<'k>(&'k [&'k str]);
     impl<'de> DeserializeSeed<'de> for Members<'_> {
@@ -305,6 +308,7 @@ pub fn members_from_slice<'a>(bytes: &'a [u8], keep: &[&str]) -> serde_json::Res
         }
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
+    de.disable_recursion_limit();
     let raw = Members(keep).deserialize(&mut de)?;
     de.end()?;
     Ok(raw)

@@ -957,8 +957,11 @@ fn document(documents: &Documents, value: &[u8]) -> std::io::Result<Option<Vec<u
     }
 }
 
-/// Applies the logged records sled does not hold yet (sequence numbers past
-/// `applied`), each with where its payload is in the log if it stays there;
+/// Most replayed entries applied in one transaction.
+const REPLAY_BATCH: usize = 256;
+
+/// Applies the logged entries sled does not hold yet (sequence numbers above
+/// `applied`), in transactions of up to [`REPLAY_BATCH`] consecutive ones;
 /// returns the last sequence number seen.
 fn replay<'a>(
     trees: &Trees,
@@ -966,31 +969,96 @@ fn replay<'a>(
     records: impl Iterator<Item = (u64, &'a [u8], Option<(u64, u64)>)>,
 ) -> Result<u64, StorageError> {
     let mut last = applied;
-    let mut replayed = 0;
+    let mut replayed = 0usize;
+    let mut first = 0;
+    let mut pending: Vec<(Entry, Option<Location>)> = Vec::new();
+    let apply = |first: u64, pending: &mut Vec<(Entry, Option<Location>)>| {
+        let items: Vec<(&Entry, Option<Location>)> =
+            pending.iter().map(|(e, at)| (e, *at)).collect();
+        for (i, outcome) in trees.apply_batch(first, &items)?.into_iter().enumerate() {
+            if let Err(e) = outcome {
+                tracing::warn!(seq = first + i as u64, "replayed entry had no effect: {e}");
+            }
+        }
+        pending.clear();
+        Ok::<(), StorageError>(())
+    };
     for (seq, payload, at) in records {
         last = last.max(seq);
         if seq <= applied {
             continue;
         }
-        let entry: Entry = serde_json::from_slice(payload).map_err(sled_err)?;
-        let location = match (&entry, at) {
-            (Entry::Event { project, .. }, Some((segment, offset))) => doc_span(payload, project)
-                .map(|span| Location {
-                    segment,
-                    offset: offset + span.start as u64,
-                    len: span.len() as u32,
-                }),
-            _ => None,
-        };
-        if let Err(e) = trees.apply_batch(seq, &[(&entry, location)])?.remove(0) {
-            tracing::warn!(seq, "replayed entry had no effect: {e}");
+        let next = first + pending.len() as u64;
+        if !pending.is_empty() && (seq != next || pending.len() == REPLAY_BATCH) {
+            apply(first, &mut pending)?;
         }
+        if pending.is_empty() {
+            first = seq;
+        }
+        pending.push(logged_entry(payload, at)?);
         replayed += 1;
+    }
+    if !pending.is_empty() {
+        apply(first, &mut pending)?;
     }
     if replayed > 0 {
         tracing::info!(replayed, "replayed the write-ahead log");
     }
     Ok(last)
+}
+
+/// An entry read back from its log record at `at` (segment, offset of the
+/// payload). An event whose document is in a segment is read as where the
+/// document is and what storing derives from it, from a borrowed reading of
+/// the members derivation uses; anything else (and a record of the
+/// single-file log of schema 2, whose documents go inline) as a whole.
+fn logged_entry(
+    payload: &[u8],
+    at: Option<(u64, u64)>,
+) -> Result<(Entry, Option<Location>), StorageError> {
+    if let Some((segment, offset)) = at
+        && let Some((project, span)) = event_record(payload)
+        && let Ok(members) =
+            crate::event::raw::members_from_slice(&payload[span.clone()], indexing::READS)
+    {
+        let indexing = Indexing::of(&project, &members);
+        let location = Location {
+            segment,
+            offset: offset + span.start as u64,
+            len: span.len() as u32,
+        };
+        let entry = Entry::Event {
+            project,
+            doc: Json::Null,
+            logged: None,
+            indexing: Some(Box::new(indexing)),
+        };
+        return Ok((entry, Some(location)));
+    }
+    let entry: Entry = serde_json::from_slice(payload).map_err(sled_err)?;
+    let location = match (&entry, at) {
+        (Entry::Event { project, .. }, Some((segment, offset))) => {
+            doc_span(payload, project).map(|span| Location {
+                segment,
+                offset: offset + span.start as u64,
+                len: span.len() as u32,
+            })
+        }
+        _ => None,
+    };
+    Ok((entry, location))
+}
+
+/// The project and the document's span of an event entry's log record.
+fn event_record(payload: &[u8]) -> Option<(String, Range<usize>)> {
+    let head = event_record_head("", 0);
+    // Up to the project's string: `{"kind":"event","project":`.
+    let prefix = &head[..head.len() - br#""","doc":"#.len()];
+    let rest = payload.strip_prefix(prefix)?;
+    let mut de = serde_json::Deserializer::from_slice(rest);
+    let project = <String as serde::Deserialize>::deserialize(&mut de).ok()?;
+    let span = doc_span(payload, &project)?;
+    Some((project, span))
 }
 
 impl Storage {
@@ -1519,31 +1587,55 @@ pub(super) mod tests {
     #[test]
     fn logged_writes_are_replayed_with_their_documents_left_in_the_log() {
         let dir = scratch("replay");
-        let docs: Vec<Json> = (0..3).map(|i| event_at(i, 1_764_000_000.0)).collect();
-        {
+        // More than one replay transaction's worth, an audit entry among
+        // them, an event repeated, and one nested deeper than the JSON
+        // reader's limit.
+        let docs: Vec<Json> = (0..600).map(|i| event_at(i, 1_764_000_000.0)).collect();
+        let mut deep = event_at(600, 1_764_000_000.0);
+        let mut nested = json!("leaf");
+        for _ in 0..130 {
+            nested = json!({ "x": nested });
+        }
+        deep["extra"] = nested;
+        let records = {
             let (mut log, _) = Log::open(&dir.join("log"), 0).unwrap();
             let audit = Entry::Audit {
                 actor: "ops".into(),
                 action: "config.load".into(),
                 detail: "x".into(),
             };
-            let entries = docs.iter().map(entry_of).chain([audit]);
+            let entries: Vec<Entry> = docs[..300]
+                .iter()
+                .map(entry_of)
+                .chain([audit, Entry::written("1".into(), &deep).unwrap()])
+                .chain(docs[300..].iter().map(entry_of))
+                .chain([entry_of(&docs[7])])
+                .collect();
+            let n = entries.len() as u64;
             for (seq, mut entry) in (1..).zip(entries) {
                 log.append(seq, &log_record(&mut entry).0);
             }
             log.sync().unwrap();
-        }
+            n
+        };
         let storage = reopen(&dir);
         assert_eq!(read_back(&storage, &docs), stored(&docs));
         assert!(held(&storage).values().all(|at| *at == Some(1)));
-        assert_eq!(count(&storage), 3);
+        assert_eq!(count(&storage), 601, "the repeated event once");
         assert_eq!(storage.audit().unwrap().len(), 1);
+        assert!(
+            storage
+                .trees
+                .events
+                .contains_key(format!("{:032x}", 600))
+                .unwrap()
+        );
         // Numbering goes on after the replayed records.
         storage
-            .write_and_wait(entry_of(&event_at(3, 1_764_000_001.0)))
+            .write_and_wait(entry_of(&event_at(601, 1_764_000_001.0)))
             .unwrap();
-        assert_eq!(count(&storage), 4);
-        assert_eq!(storage.trees.applied_seq().unwrap(), 5);
+        assert_eq!(count(&storage), 602);
+        assert_eq!(storage.trees.applied_seq().unwrap(), records + 1);
         close(storage);
         // Stopping checkpointed: the next start replays from an empty segment.
         let storage = reopen(&dir);
@@ -1552,7 +1644,7 @@ pub(super) mod tests {
         assert_eq!(storage.trees.log_from().unwrap(), 2);
         let newest = wal::segment_path(&dir.join("log"), 2);
         assert_eq!(std::fs::metadata(newest).unwrap().len(), 0);
-        assert_eq!(count(&storage), 4);
+        assert_eq!(count(&storage), 602);
         close(storage);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -1972,14 +2064,19 @@ pub(super) mod tests {
         let doc = serde_json::json!({"event_id": "e1", "user": {"id": "u1", "deep": deep}});
         let bytes = serde_json::to_vec(&doc).unwrap();
         assert!(
-            Entry::event("1".into(), bytes.clone()).is_err(),
-            "too deep for the JSON reader"
+            serde_json::from_slice::<Json>(&bytes).is_err(),
+            "too deep for the JSON reader's limit"
         );
         let mut entry = Entry::written("1".into(), &doc).unwrap();
         let Entry::Event { indexing, .. } = &entry else {
             unreachable!()
         };
         assert_eq!(indexing.as_deref(), Some(&Indexing::of("1", &doc)));
+        let Entry::Event { indexing: read, .. } = Entry::event("1".into(), bytes.clone()).unwrap()
+        else {
+            unreachable!()
+        };
+        assert_eq!(read, *indexing, "read back from the bytes, however deep");
         let (payload, stored) = log_record(&mut entry);
         assert_eq!(&payload[stored.unwrap()], bytes, "the same bytes");
     }
