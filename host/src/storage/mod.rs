@@ -202,9 +202,11 @@ pub enum Entry {
 }
 
 impl Entry {
-    /// A processed event from its serialized output document: the bytes are
-    /// stored as they are, and what storing derives from them is derived
-    /// here, on the caller's thread, from a borrowed reading of them.
+    /// A processed event from its serialized output document, for tests
+    /// that start from bytes: the bytes are stored as they are, and what
+    /// storing derives from them is derived from a borrowed reading of them
+    /// (as a replay does).
+    #[cfg(test)]
     pub fn event(project: String, stored: Vec<u8>) -> serde_json::Result<Entry> {
         let doc = crate::event::raw::members_from_slice(&stored, indexing::READS)?;
         let indexing = Indexing::of(&project, &doc);
