@@ -16,6 +16,16 @@ pub struct RefusedEdit {
 
 const READ_ONLY: &[&str] = &["event_id", "timestamp", "level", "platform", "fingerprint"];
 
+/// The event's own optional strings, edited by their names.
+const TOP_LEVEL: &[&str] = &[
+    "message",
+    "logger",
+    "release",
+    "environment",
+    "server_name",
+    "transaction",
+];
+
 enum Target {
     Top(&'static str),
     Exception(usize, &'static str),
@@ -47,17 +57,7 @@ fn resolve(event: &Event, path: &str) -> Result<Target, RefusedEdit> {
             format!("`{first}` is read-only; a redactor may only change string values"),
         ));
     }
-    if let Some(top) = pick(
-        path,
-        &[
-            "message",
-            "logger",
-            "release",
-            "environment",
-            "server_name",
-            "transaction",
-        ],
-    ) {
+    if let Some(top) = pick(path, TOP_LEVEL) {
         return Ok(Target::Top(top));
     }
     if let Some(rest) = path.strip_prefix("exception.values.") {
@@ -333,30 +333,26 @@ mod tests {
 
     /// Every path an edit could name in `e`, and some it cannot.
     fn paths(e: &Event) -> Vec<String> {
-        let mut paths: Vec<String> = [
-            "message",
-            "logger",
-            "release",
-            "environment",
-            "server_name",
-            "transaction",
-            "user.id",
-            "user.email",
-            "user.username",
-            "user.ip_address",
-            "request.method",
-            "request.url",
-            "request.query_string",
-            "request.cookies",
-            "event_id",
-            "fingerprint",
-            "exception.values.7.value",
-            "exception.values.0.stacktrace.frames.5.function",
-            "exception.values.0.stacktrace.frames.0.lineno",
-            "nowhere",
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut paths: Vec<String> = TOP_LEVEL.iter().map(|p| p.to_string()).collect();
+        paths.extend(
+            [
+                "user.id",
+                "user.email",
+                "user.username",
+                "user.ip_address",
+                "request.method",
+                "request.url",
+                "request.query_string",
+                "request.cookies",
+                "event_id",
+                "fingerprint",
+                "exception.values.7.value",
+                "exception.values.0.stacktrace.frames.5.function",
+                "exception.values.0.stacktrace.frames.0.lineno",
+                "nowhere",
+            ]
+            .map(String::from),
+        );
         for (i, x) in e.exceptions.iter().enumerate() {
             for field in ["type", "value", "module"] {
                 paths.push(format!("exception.values.{i}.{field}"));

@@ -1481,6 +1481,11 @@ pub(super) mod tests {
         })
     }
 
+    /// A value nested deeper than the JSON reader's limit (128).
+    fn past_the_readers_limit() -> Json {
+        (0..130).fold(json!("leaf"), |inner, _| json!({ "x": inner }))
+    }
+
     fn entry_of(doc: &Json) -> Entry {
         Entry::event("1".into(), serde_json::to_vec(doc).unwrap()).unwrap()
     }
@@ -1605,11 +1610,7 @@ pub(super) mod tests {
         // reader's limit.
         let docs: Vec<Json> = (0..600).map(|i| event_at(i, 1_764_000_000.0)).collect();
         let mut deep = event_at(600, 1_764_000_000.0);
-        let mut nested = json!("leaf");
-        for _ in 0..130 {
-            nested = json!({ "x": nested });
-        }
-        deep["extra"] = nested;
+        deep["extra"] = past_the_readers_limit();
         let records = {
             let (mut log, _) = Log::open(&dir.join("log"), 0).unwrap();
             let audit = Entry::Audit {
@@ -2070,11 +2071,7 @@ pub(super) mod tests {
 
     #[test]
     fn a_document_deeper_than_the_readers_limit_is_stored_and_read() {
-        let mut deep = serde_json::json!("leaf");
-        for _ in 0..130 {
-            deep = serde_json::json!({ "x": deep });
-        }
-        let doc = serde_json::json!({"event_id": "e1", "user": {"id": "u1", "deep": deep}});
+        let doc = json!({"event_id": "e1", "user": {"id": "u1", "deep": past_the_readers_limit()}});
         let bytes = serde_json::to_vec(&doc).unwrap();
         assert!(
             serde_json::from_slice::<Json>(&bytes).is_err(),
