@@ -9,7 +9,9 @@
 //! 3. per builtin plugin: compile time, load time from the compiled-component
 //!    cache, and the cache entry's size;
 //! 4. how long `faultline serve` takes from start to answering `/healthz`,
-//!    with a cold and with a warm compiled-component cache.
+//!    with a cold and with a warm compiled-component cache;
+//! 5. how long opening the store takes with a log segment's worth of events
+//!    that sled does not hold (the start after a crash replays them).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -167,6 +169,29 @@ fn main() {
     println!("faultline serve, from start to the first /healthz answer (built-in chain):");
     println!("  compiled-component cache cold: {cold:>6.0} ms");
     println!("  compiled-component cache warm: {warm:>6.0} ms");
+
+    // 5. A start after a crash: events in the log that sled does not hold.
+    let n = 5000;
+    let mut rng = Rng::new(5);
+    let docs: Vec<_> = (0..n).map(|i| sized_event(i, 2048, &mut rng)).collect();
+    let mut times = Vec::new();
+    for round in 0..3 {
+        let data = repo().join(format!("target/bench-replay-data-{round}"));
+        let _ = std::fs::remove_dir_all(&data);
+        faultline::storage::log_unapplied(&data, "1", &docs).unwrap();
+        let metrics = std::sync::Arc::new(faultline::metrics::Metrics::default());
+        let start = Instant::now();
+        let storage = faultline::storage::Storage::open(&data, 1024, metrics).unwrap();
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+        drop(storage);
+        let _ = std::fs::remove_dir_all(&data);
+    }
+    times.sort_by(f64::total_cmp);
+    println!("opening the store with {n} logged 2 KB events not applied (a start after a crash):");
+    println!(
+        "  {:.0} ms median of 3 ({:.0}-{:.0})",
+        times[1], times[0], times[2]
+    );
 }
 
 /// Bytes of the files under `dir`, recursively.
