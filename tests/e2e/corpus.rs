@@ -64,3 +64,36 @@ fn redactor_reaches_99_percent_recall_and_keeps_99_percent_of_look_alikes() {
         &score.mangled[..score.mangled.len().min(20)]
     );
 }
+
+/// The SDK serves each call's arguments from a region it resets after the
+/// call (`faultline_sdk::arena`). One instance of each first-party plugin,
+/// reused over events of very different sizes (so the region overflows, grows
+/// and is reused), returns exactly what a fresh instance returns for each
+/// event on its own, where the arguments come from the ordinary allocator.
+#[test]
+fn reused_instances_answer_as_fresh_ones_over_events_of_mixed_sizes() {
+    let config = Config::builtin_default();
+    let mut reused = Pipeline::build(&config).unwrap();
+    let corpus = faultline_testkit::corpus::labelled(24, CORPUS_SEED);
+    let mut rng = faultline_testkit::corpus::Rng::new(11);
+    let mut events = Vec::new();
+    for (i, item) in corpus.iter().enumerate() {
+        events.push(item.event.clone());
+        if i % 4 == 1 {
+            let bytes = [300_000, 90_000, 4_000][i / 4 % 3];
+            events.push(faultline_testkit::corpus::sized_event(i, bytes, &mut rng));
+        }
+    }
+    let answer = |pipeline: &mut Pipeline, json: &serde_json::Value| -> String {
+        let event = faultline::event::from_json(json).unwrap();
+        match pipeline.chains.get_mut("default").unwrap().run(event) {
+            Disposition::Processed(p) => format!("{:?}", (p.event, p.classification, p.impact)),
+            other => panic!("event not processed: {other:?}"),
+        }
+    };
+    for (i, json) in events.iter().enumerate() {
+        let from_reused = answer(&mut reused, json);
+        let from_fresh = answer(&mut Pipeline::build(&config).unwrap(), json);
+        assert_eq!(from_reused, from_fresh, "event {i}");
+    }
+}

@@ -30,6 +30,7 @@
 //! for the host's tables there.
 
 mod apply;
+pub mod arena;
 mod fields;
 mod tables;
 
@@ -193,6 +194,7 @@ pub fn log(level: LogLevel, message: &str) {
 /// Support for the export macros; not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::arena::{call_ends, call_starts};
     pub use serde_json;
     use std::cell::RefCell;
     use std::thread::LocalKey;
@@ -219,18 +221,24 @@ pub mod __private {
 macro_rules! __export_common {
     ($ty:ty, $trait:ident) => {
         fn metadata() -> $crate::PluginMetadata {
-            $crate::PluginMetadata {
+            $crate::__private::call_starts();
+            let metadata = $crate::PluginMetadata {
                 name: env!("CARGO_PKG_NAME").to_string(),
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 description: <$ty as $crate::$trait>::DESCRIPTION.to_string(),
                 reads: <$ty as $crate::$trait>::READS,
-            }
+            };
+            $crate::__private::call_ends();
+            metadata
         }
         fn configure(config: String) -> Result<(), $crate::PluginError> {
-            let config = $crate::parse_config(&config)?;
-            let plugin = <$ty as $crate::$trait>::new(config)?;
-            __FAULTLINE_PLUGIN.with(|cell| *cell.borrow_mut() = Some(plugin));
-            Ok(())
+            $crate::__private::call_starts();
+            let configured = $crate::parse_config(&config)
+                .and_then(<$ty as $crate::$trait>::new)
+                .map(|plugin| __FAULTLINE_PLUGIN.with(|cell| *cell.borrow_mut() = Some(plugin)));
+            drop(config);
+            $crate::__private::call_ends();
+            configured
         }
     };
 }
@@ -253,7 +261,14 @@ macro_rules! __export_role {
             impl $crate::bindings::$world::exports::faultline::plugin::$world::Guest for Export {
                 $crate::__export_common!($ty, $trait);
                 fn $f($($arg: $argty),*) -> $ret {
-                    $crate::__private::with_plugin(&__FAULTLINE_PLUGIN, |$p| $body)
+                    // The arguments come from the call arena (see `arena`):
+                    // the plugin's own code allocates from the system, and
+                    // the arena is reset once the arguments are dropped.
+                    $crate::__private::call_starts();
+                    let result = $crate::__private::with_plugin(&__FAULTLINE_PLUGIN, |$p| $body);
+                    $(drop($arg);)*
+                    $crate::__private::call_ends();
+                    result
                 }
             }
             $crate::bindings::$world::$export_world!(Export with_types_in $crate::bindings::$world);
