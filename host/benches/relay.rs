@@ -74,7 +74,9 @@ fn main() {
     let texts: Vec<String> = corpus.iter().map(|c| c.event.to_string()).collect();
     std::fs::write(&events_path, texts.join("\n") + "\n").unwrap();
 
-    // faultline: parse, run the redactor stage, serialize the result.
+    // faultline: text in, text out, as `faultline process` does it (and as
+    // Relay's `pii_strip_event` takes and returns JSON text): parse, run the
+    // redactor stage, serialize the result.
     let config = Config::parse(
         "[plugins.pii]\nbuiltin = \"redactor-pii\"\n[[chains.default.stages]]\nplugin = \"pii\"\n",
         "pii.toml",
@@ -84,8 +86,7 @@ fn main() {
     let mut pipeline = Pipeline::build(&config).unwrap();
     let chain = pipeline.chains.get_mut("default").unwrap();
     let mut run = |text: &str| -> String {
-        let json: serde_json::Value = serde_json::from_str(text).unwrap();
-        match chain.run(faultline::event::from_json(&json).unwrap()) {
+        match chain.run(faultline::event::parse(text.as_bytes()).unwrap()) {
             Disposition::Processed(p) => {
                 serde_json::to_string(&output::document(&p, None)).unwrap()
             }
