@@ -10,6 +10,11 @@
 //! code cannot keep them past the call; everything it allocates itself comes
 //! from the system allocator as usual. Enabled by the `call-arena` feature
 //! (on by default) in Wasm builds, where it is the global allocator.
+//!
+//! The region starts at 64 KiB and, after a call whose arguments did not fit
+//! (those came from the system allocator), grows to hold them and keeps that
+//! size; the host recycles an instance whose memory grows well past where it
+//! settled, which bounds what one very large event leaves behind.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
@@ -206,16 +211,22 @@ pub(crate) mod global {
     }
 }
 
-/// Marks the start of the plugin's own code in a call.
+/// Marks the start of the plugin's own code in a call (the export macros
+/// call it).
+#[doc(hidden)]
 pub fn call_starts() {
     #[cfg(all(target_arch = "wasm32", feature = "call-arena"))]
     global::ARENA.switch_off();
 }
 
-/// Marks the end of a call, once its arguments are dropped.
-pub fn call_ends() {
-    // The export wrappers call this after dropping the arguments, the only
-    // values allocated from the region.
+/// Marks the end of a call (the export macros call it).
+///
+/// # Safety
+///
+/// The call's arguments, the only values allocated from the region, must be
+/// dropped already.
+#[doc(hidden)]
+pub unsafe fn call_ends() {
     #[cfg(all(target_arch = "wasm32", feature = "call-arena"))]
     unsafe {
         global::ARENA.reset()

@@ -228,7 +228,8 @@ macro_rules! __export_common {
                 description: <$ty as $crate::$trait>::DESCRIPTION.to_string(),
                 reads: <$ty as $crate::$trait>::READS,
             };
-            $crate::__private::call_ends();
+            // SAFETY: no arguments.
+            unsafe { $crate::__private::call_ends() };
             metadata
         }
         fn configure(config: String) -> Result<(), $crate::PluginError> {
@@ -237,7 +238,8 @@ macro_rules! __export_common {
                 .and_then(<$ty as $crate::$trait>::new)
                 .map(|plugin| __FAULTLINE_PLUGIN.with(|cell| *cell.borrow_mut() = Some(plugin)));
             drop(config);
-            $crate::__private::call_ends();
+            // SAFETY: the argument is dropped.
+            unsafe { $crate::__private::call_ends() };
             configured
         }
     };
@@ -267,7 +269,8 @@ macro_rules! __export_role {
                     $crate::__private::call_starts();
                     let result = $crate::__private::with_plugin(&__FAULTLINE_PLUGIN, |$p| $body);
                     $(drop($arg);)*
-                    $crate::__private::call_ends();
+                    // SAFETY: the arguments are dropped.
+                    unsafe { $crate::__private::call_ends() };
                     result
                 }
             }
