@@ -233,7 +233,9 @@ impl Shape {
     }
 
     /// False only when `kind`'s pattern cannot match anywhere in the value.
-    /// Each test is a necessary condition read off the pattern in `PATTERNS`.
+    /// Each test is a necessary condition read off the pattern in `PATTERNS`;
+    /// [`Gate`] folds those of the enabled kinds together.
+    #[cfg(test)]
     fn admits(&self, kind: Kind) -> bool {
         match kind {
             Kind::PrivateKey => self.dashes >= 5,
@@ -255,12 +257,81 @@ impl Shape {
     }
 }
 
+/// The enabled detectors' conditions ([`Shape::admits`]) folded once into
+/// thresholds, so a value is judged by a few comparisons instead of a pass
+/// over every pattern. `usize::MAX` means no enabled detector asks.
+#[derive(Debug, Clone, Copy)]
+struct Gate {
+    digits: usize,
+    colons: usize,
+    dashes: usize,
+    at: bool,
+    /// An `@` and two colons (credentials in a URL).
+    at_colons: bool,
+    equals: bool,
+    jwt: bool,
+    /// Least length of a value with a key mark that may hold an API key.
+    key_mark_len: usize,
+    /// Least length of a value with white space that may hold a token.
+    space_len: usize,
+}
+
+impl Gate {
+    fn new(enabled: impl Fn(Kind) -> bool) -> Gate {
+        let mut gate = Gate {
+            digits: usize::MAX,
+            colons: usize::MAX,
+            dashes: usize::MAX,
+            at: false,
+            at_colons: false,
+            equals: false,
+            jwt: false,
+            key_mark_len: usize::MAX,
+            space_len: usize::MAX,
+        };
+        for kind in Kind::ALL.into_iter().filter(|k| enabled(*k)) {
+            match kind {
+                Kind::PrivateKey => gate.dashes = gate.dashes.min(5),
+                Kind::Jwt => gate.jwt = true,
+                Kind::UrlCredentials => gate.at_colons = true,
+                Kind::ApiKey => gate.key_mark_len = gate.key_mark_len.min(15),
+                Kind::Bearer => gate.space_len = gate.space_len.min(14),
+                Kind::Secret => {
+                    gate.equals = true;
+                    gate.colons = gate.colons.min(1);
+                }
+                Kind::Email => gate.at = true,
+                Kind::Iban => gate.digits = gate.digits.min(2),
+                Kind::Ssn => gate.digits = gate.digits.min(9),
+                Kind::Ipv4 | Kind::Phone => gate.digits = gate.digits.min(4),
+                Kind::Card => gate.digits = gate.digits.min(13),
+                Kind::Ipv6 => gate.colons = gate.colons.min(2),
+            }
+        }
+        gate
+    }
+
+    /// Whether any enabled detector admits a value of this shape.
+    fn admits(&self, s: &Shape) -> bool {
+        s.non_ascii
+            || s.digits >= self.digits
+            || s.colons >= self.colons
+            || s.dashes >= self.dashes
+            || s.at && (self.at || self.at_colons && s.colons >= 2)
+            || s.equals && self.equals
+            || s.jwt_start && self.jwt
+            || s.key_mark && s.len >= self.key_mark_len
+            || s.space && s.len >= self.space_len
+    }
+}
+
 /// All detectors compiled into one multi-pattern regex: one pass over a value
 /// finds the leftmost match and which pattern made it (as the alternation of
 /// all patterns would, earlier patterns winning ties), and only the patterns
 /// with a capture group run a second, capturing search on that match.
 pub struct Detectors {
     regex: meta::Regex,
+    gate: Gate,
     cache: meta::Cache,
     /// Per pattern, in `PATTERNS` order: its kind and check, whether it is
     /// enabled, and its own regex when it has a capture group.
@@ -282,6 +353,7 @@ impl Detectors {
             .collect();
         Detectors {
             cache: regex.create_cache(),
+            gate: Gate::new(&enabled),
             regex,
             patterns,
         }
@@ -290,12 +362,7 @@ impl Detectors {
     /// Whether any enabled detector's pattern could match in `value`; when
     /// not, [`Detectors::scan`] would find nothing and the regex is skipped.
     pub fn may_match(&self, value: &str) -> bool {
-        let shape = Shape::of(value);
-        shape.non_ascii
-            || self
-                .patterns
-                .iter()
-                .any(|(kind, _, enabled, _)| *enabled && shape.admits(*kind))
+        self.gate.admits(&Shape::of(value))
     }
 
     /// Appends the findings in `value` to `out`, in order, non-overlapping.
@@ -472,4 +539,66 @@ fn phone_valid(s: &str) -> bool {
 fn token_like(s: &str) -> bool {
     s.bytes()
         .any(|b| b.is_ascii_digit() || b"-._~+/=".contains(&b))
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::{Gate, Kind, Shape};
+
+    /// The folded thresholds admit exactly what the enabled kinds' own
+    /// conditions admit, for every single kind, all of them, and random
+    /// sets, over shapes on both sides of every threshold.
+    #[test]
+    fn the_gate_admits_what_the_enabled_kinds_admit() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut sets: Vec<Vec<Kind>> = Kind::ALL.iter().map(|k| vec![*k]).collect();
+        sets.push(Kind::ALL.to_vec());
+        sets.push(Vec::new());
+        for _ in 0..200 {
+            let mask = next(1 << Kind::ALL.len());
+            sets.push(
+                Kind::ALL
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask >> i & 1 == 1)
+                    .map(|(_, k)| k)
+                    .collect(),
+            );
+        }
+        let (mut admitted, mut refused) = (0, 0);
+        for set in &sets {
+            let gate = Gate::new(|k| set.contains(&k));
+            for _ in 0..2_000 {
+                let shape = Shape {
+                    len: next(20) as usize,
+                    digits: next(15) as usize,
+                    colons: next(4) as usize,
+                    dashes: next(7) as usize,
+                    at: next(3) == 0,
+                    equals: next(3) == 0,
+                    space: next(3) == 0,
+                    key_mark: next(3) == 0,
+                    jwt_start: next(3) == 0,
+                    non_ascii: next(10) == 0,
+                };
+                let expected = shape.non_ascii || set.iter().any(|k| shape.admits(*k));
+                assert_eq!(gate.admits(&shape), expected, "{set:?} {shape:?}");
+                if expected {
+                    admitted += 1;
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+        assert!(
+            admitted > 10_000 && refused > 10_000,
+            "{admitted} / {refused}"
+        );
+    }
 }
