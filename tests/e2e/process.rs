@@ -261,7 +261,10 @@ plugin = "impact"
             "tags=1",
             "user=false",
             "request=false",
-            "attributes=0"
+            "attributes=0",
+            "event_id_in_arena=true",
+            "message_in_arena=true",
+            "own_in_arena=false"
         ]),
         "{out:#}"
     );
@@ -274,4 +277,52 @@ plugin = "impact"
     assert_eq!(out["request"]["method"], "POST");
     assert_eq!(out["extra"]["users_affected"], 7);
     assert_eq!(out["tags"]["service"], "checkout");
+}
+
+/// The Rust SDK places a call's arguments in its call arena: an event that
+/// fits is there, a string the plugin allocates is not, a message too large
+/// for the region comes from the ordinary allocator, and the next event is
+/// in the (grown) region again.
+#[test]
+fn the_sdk_places_a_calls_arguments_in_its_arena() {
+    let dir = temp_dir("arena");
+    let probe = crate::support::test_plugin("reads_probe");
+    let config = write(
+        &dir,
+        "faultline.toml",
+        &format!(
+            "[plugins.probe]\npath = \"{}\"\n\n[[chains.default.stages]]\nplugin = \"probe\"\n",
+            probe.display()
+        ),
+    );
+    let event = |i: usize, message: String| {
+        serde_json::json!({"event_id": format!("{i:032x}"), "message": message}).to_string()
+    };
+    let input = [
+        event(1, "small".into()),
+        event(2, "x".repeat(200_000)),
+        event(3, "small again".into()),
+    ]
+    .join("\n");
+    let run = faultline(&["process", "--config", &config], &format!("{input}\n"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let in_arena: Vec<Vec<_>> = run
+        .lines()
+        .iter()
+        .map(|out| {
+            let category = out["classification"]["category"].as_array().unwrap();
+            category[8..]
+                .iter()
+                .map(|c| c.as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    let expected = |message: bool| {
+        vec![
+            "event_id_in_arena=true".to_string(),
+            format!("message_in_arena={message}"),
+            "own_in_arena=false".to_string(),
+        ]
+    };
+    assert_eq!(in_arena, [expected(true), expected(false), expected(true)]);
 }

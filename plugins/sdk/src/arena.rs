@@ -211,6 +211,20 @@ pub(crate) mod global {
     }
 }
 
+/// Whether `ptr` points into the call arena's region: true for the current
+/// call's arguments (when the region had room for them), false for anything
+/// the plugin allocates itself, and always false without the arena.
+#[doc(hidden)]
+pub fn holds_argument(ptr: *const u8) -> bool {
+    #[cfg(all(target_arch = "wasm32", feature = "call-arena"))]
+    return global::ARENA.holds(ptr.cast_mut());
+    #[cfg(not(all(target_arch = "wasm32", feature = "call-arena")))]
+    {
+        let _ = ptr;
+        false
+    }
+}
+
 /// Marks the start of the plugin's own code in a call (the export macros
 /// call it).
 #[doc(hidden)]

@@ -1,6 +1,8 @@
 //! A classifier that declares it reads only frames and tags, and reports in
-//! its classification's category what the host showed it.
+//! its classification's category what the host showed it, and whether the
+//! event sits in the SDK's call arena (a string it allocates itself must not).
 
+use faultline_sdk::arena::holds_argument;
 use faultline_sdk::{Classification, Classifier, Event, EventParts, PluginError, Severity};
 
 /// The probe.
@@ -23,6 +25,8 @@ impl Classifier for Probe {
             .flat_map(|e| &e.frames)
             .map(|f| f.vars.len())
             .sum();
+        let arena = |s: &str| holds_argument(s.as_ptr());
+        let message = event.message.as_deref().unwrap_or_default();
         let seen = [
             format!("message={}", event.message.is_some()),
             format!("exceptions={}", event.exceptions.len()),
@@ -32,6 +36,9 @@ impl Classifier for Probe {
             format!("user={}", event.user.is_some()),
             format!("request={}", event.request.is_some()),
             format!("attributes={}", event.attributes.len()),
+            format!("event_id_in_arena={}", arena(&event.event_id)),
+            format!("message_in_arena={}", arena(message)),
+            format!("own_in_arena={}", arena(&event.event_id.clone())),
         ];
         Ok(Some(Classification {
             code: "PROBE".into(),
