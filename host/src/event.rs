@@ -42,17 +42,23 @@ fn field_err(field: impl Into<String>, reason: impl Into<String>) -> EventError 
 
 /// Escapes one key segment of a flattened path.
 pub fn escape_segment(segment: &str) -> String {
-    if !segment.contains(['.', '\\']) {
-        return segment.to_string();
-    }
     let mut out = String::with_capacity(segment.len() + 2);
+    push_escaped(&mut out, segment);
+    out
+}
+
+/// Appends `segment` to `out`, escaped as in [`escape_segment`].
+fn push_escaped(out: &mut String, segment: &str) {
+    if !segment.contains(['.', '\\']) {
+        out.push_str(segment);
+        return;
+    }
     for c in segment.chars() {
         if c == '.' || c == '\\' {
             out.push('\\');
         }
         out.push(c);
     }
-    out
 }
 
 /// Splits a flattened path into unescaped segments.
@@ -88,26 +94,40 @@ fn scalar(v: &Raw) -> Value {
 
 /// Appends `v` flattened under `prefix` to `out`.
 fn flatten(prefix: &str, v: &Raw, out: &mut Vec<Attribute>) {
-    let child = |key: &str| {
-        if prefix.is_empty() {
-            key.to_string()
-        } else {
-            format!("{prefix}.{key}")
+    let mut path = String::with_capacity(prefix.len() + 32);
+    path.push_str(prefix);
+    flatten_into(&mut path, v, out);
+}
+
+/// [`flatten`] with the path built in one buffer: each level appends its
+/// segment and takes it off again, so only a leaf allocates (its key).
+fn flatten_into(path: &mut String, v: &Raw, out: &mut Vec<Attribute>) {
+    let len = path.len();
+    let separate = |path: &mut String| {
+        if !path.is_empty() {
+            path.push('.');
         }
     };
     match v {
         Raw::Object(map) => {
             for (k, v) in map.iter() {
-                flatten(&child(&escape_segment(k)), v, out);
+                separate(path);
+                push_escaped(path, k);
+                flatten_into(path, v, out);
+                path.truncate(len);
             }
         }
         Raw::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                flatten(&child(&i.to_string()), v, out);
+                separate(path);
+                // Writing to a `String` cannot fail.
+                let _ = std::fmt::Write::write_fmt(path, format_args!("{i}"));
+                flatten_into(path, v, out);
+                path.truncate(len);
             }
         }
         _ => out.push(Attribute {
-            key: prefix.to_string(),
+            key: path.clone(),
             value: scalar(v),
         }),
     }

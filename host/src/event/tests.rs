@@ -165,6 +165,33 @@ fn missing_id_and_level_get_defaults() {
 }
 
 #[test]
+fn nested_members_flatten_to_escaped_paths() {
+    let e = parse(json!({
+        "extra": {
+            "a.b": {"c\\d": [[1, {"": "empty", "e": [true]}], []]},
+            "": {"": null},
+            "x": {}
+        }
+    }));
+    let flat: Vec<(&str, String)> = e
+        .attributes
+        .iter()
+        .map(|a| (a.key.as_str(), format!("{:?}", a.value)))
+        .collect();
+    let expected = [
+        ("extra.a\\.b.c\\\\d.0.0", "Value::Integer(1)"),
+        ("extra.a\\.b.c\\\\d.0.1.", "Value::Text(\"empty\")"),
+        ("extra.a\\.b.c\\\\d.0.1.e.0", "Value::Boolean(true)"),
+        ("extra..", "Value::Null"),
+    ];
+    assert_eq!(flat, expected.map(|(k, v)| (k, v.to_string())));
+    for (key, _) in &flat {
+        assert_eq!(split_path(key)[0], "extra", "{key}");
+    }
+    assert_eq!(split_path(flat[0].0), ["extra", "a.b", "c\\d", "0", "0"]);
+}
+
+#[test]
 fn path_escaping() {
     assert_eq!(split_path("a.b\\.c.0"), vec!["a", "b.c", "0"]);
     assert_eq!(escape_segment("x.y\\z"), "x\\.y\\\\z");
