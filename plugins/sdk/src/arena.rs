@@ -35,9 +35,9 @@ struct Region {
     /// no room for (which came from the system allocator).
     wanted: usize,
     /// The region a reset replaced with a larger one, kept until the next
-    /// reset: the bindings free some of a call's memory after the call's
-    /// own code ends (the record of its parameters, the lowered result), and
-    /// those frees must still find it.
+    /// reset: the bindings still free some of a call's argument memory after
+    /// the call's own code ends (the end-to-end test with a 300 KB event
+    /// trapped without this), and such a free must still find it.
     retired: (*mut u8, usize),
 }
 
