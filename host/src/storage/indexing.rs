@@ -2,8 +2,9 @@
 //! title, culprit), distinct-user key, per-minute counters and time-index key
 //! — read from either JSON tree: the [`Raw`] tree of a document's members,
 //! built as the worker writes it (so the single writer thread only applies
-//! the result) or read from its bytes, or a `serde_json::Value` (a logged
-//! entry replayed at start, a stored document filtered by a read).
+//! the result) or read from its bytes (an entry replayed at start), or a
+//! `serde_json::Value` (a record of a schema 2 log, whose documents go
+//! inline; a stored document filtered by a read).
 
 use serde_json::Value as Json;
 

@@ -1050,34 +1050,32 @@ fn logged_entry(
     payload: &[u8],
     at: Option<(u64, u64)>,
 ) -> Result<(Entry, Option<Location>), StorageError> {
-    if let Some((segment, offset)) = at
+    // Where a document at `span` of the payload is in the log.
+    let located = |span: Range<usize>| {
+        at.map(|(segment, offset)| Location {
+            segment,
+            offset: offset + span.start as u64,
+            len: span.len() as u32,
+        })
+    };
+    if at.is_some()
         && let Some((project, span)) = event_record(payload)
         && let Ok(members) =
             crate::event::raw::members_from_slice(&payload[span.clone()], indexing::READS)
     {
         let indexing = Indexing::of(&project, &members);
-        let location = Location {
-            segment,
-            offset: offset + span.start as u64,
-            len: span.len() as u32,
-        };
+        let location = located(span);
         let entry = Entry::Event {
             project,
             doc: Json::Null,
             logged: None,
             indexing: Some(Box::new(indexing)),
         };
-        return Ok((entry, Some(location)));
+        return Ok((entry, location));
     }
     let entry: Entry = serde_json::from_slice(payload).map_err(sled_err)?;
-    let location = match (&entry, at) {
-        (Entry::Event { project, .. }, Some((segment, offset))) => {
-            doc_span(payload, project).map(|span| Location {
-                segment,
-                offset: offset + span.start as u64,
-                len: span.len() as u32,
-            })
-        }
+    let location = match &entry {
+        Entry::Event { project, .. } => doc_span(payload, project).and_then(located),
         _ => None,
     };
     Ok((entry, location))
