@@ -47,8 +47,8 @@ impl Classifier for Hostile {
             }
             // Sixteen times the 64 KiB output limit the tests set; small
             // enough that growing memory for it on a fresh instance stays
-            // well inside their 50 ms timeout on a loaded machine (8 MiB
-            // took up to 44 ms there).
+            // far inside their timeout on a loaded machine (8 MiB took up
+            // to 44 ms there).
             "huge" => code = "X".repeat(1 << 20),
             "error" => return Err(PluginError::Internal("deliberate error".into())),
             "leak" => std::mem::forget(std::hint::black_box(vec![1u8; 64 << 10])),
