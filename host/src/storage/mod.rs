@@ -983,7 +983,7 @@ pub fn log_unapplied(dir: &Path, project: &str, documents: &[Json]) -> Result<()
 /// A stored document as a JSON tree, however deep: documents are this
 /// host's own output (events are read with the JSON reader's depth limit on
 /// the way in; writing them out can add a level or two).
-fn stored_document(bytes: &[u8]) -> serde_json::Result<Json> {
+pub(super) fn stored_document(bytes: &[u8]) -> serde_json::Result<Json> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     de.disable_recursion_limit();
     let doc = Json::deserialize(&mut de)?;
