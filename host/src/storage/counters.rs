@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value as Json;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::indexing::Node;
@@ -214,6 +213,7 @@ pub(super) fn read(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value as Json;
     use serde_json::json;
 
     use super::*;
