@@ -292,6 +292,17 @@ impl ExceptionExtras {
     }
 }
 
+/// A frame's variables as their JSON tree, built only when serialized (a
+/// serializer that skips `vars`, as deriving what storing writes does,
+/// never builds it).
+struct VarsTree<'a>(&'a Frame);
+
+impl Serialize for VarsTree<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        vars_tree(self.0).serialize(s)
+    }
+}
+
 /// A frame's flattened variables as a JSON tree.
 fn vars_tree(f: &Frame) -> Json {
     let mut vars = Json::Object(Map::new());
@@ -402,7 +413,7 @@ impl Serialize for FrameDoc<'_> {
         if !f.vars.is_empty() {
             match self.extras.and_then(|x| x.vars.as_ref()) {
                 Some(vars) => map.serialize_entry("vars", vars)?,
-                None => map.serialize_entry("vars", &vars_tree(f))?,
+                None => map.serialize_entry("vars", &VarsTree(f))?,
             }
         }
         if let Some(x) = self.extras {

@@ -36,6 +36,42 @@ pub enum Raw<'a> {
     Object(Object<'a>),
 }
 
+/// What to build of a JSON value: all of it, or, of an object, only the
+/// members named, each as its own `Keep` says. An array's items are each
+/// kept as the array is; any other value is kept whole either way.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Keep<'k> {
+    /// The whole value.
+    All,
+    /// Of an object, only these members.
+    Members(&'k [(&'k str, Keep<'k>)]),
+}
+
+impl<'k> Keep<'k> {
+    /// How to keep the member `key` of an object kept this way (`None`: not
+    /// at all).
+    fn member(self, key: &str) -> Option<Keep<'k>> {
+        match self {
+            Keep::All => Some(Keep::All),
+            Keep::Members(members) => members.iter().find(|(k, _)| *k == key).map(|(_, k)| *k),
+        }
+    }
+
+    /// How many members an object kept this way holds at most, given a hint.
+    fn capacity(self, hint: Option<usize>) -> usize {
+        match self {
+            Keep::All => hint.unwrap_or(0).min(64),
+            Keep::Members(members) => members.len(),
+        }
+    }
+}
+
+/// Each of `names` kept whole.
+#[cfg(test)]
+pub(crate) fn whole<'k>(names: &[&'k str]) -> Vec<(&'k str, Keep<'k>)> {
+    names.iter().map(|n| (*n, Keep::All)).collect()
+}
+
 /// An object's entries, in order, each key once.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Object<'a>(Vec<(Cow<'a, str>, Raw<'a>)>);
@@ -207,9 +243,11 @@ impl<'de> Deserialize<'de> for Text<'de> {
     }
 }
 
-struct RawVisitor;
+/// Builds a value, or of an object only the members its [`Keep`] names
+/// (checking that the others are JSON without building them).
+struct RawVisitor<'k>(Keep<'k>);
 
-impl<'de> Visitor<'de> for RawVisitor {
+impl<'de> Visitor<'de> for RawVisitor<'_> {
     type Value = Raw<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -222,7 +260,7 @@ impl<'de> Visitor<'de> for RawVisitor {
         Ok(Raw::Null)
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
-        Raw::deserialize(d)
+        Kept(self.0).deserialize(d)
     }
     fn visit_bool<E>(self, v: bool) -> Result<Raw<'de>, E> {
         Ok(Raw::Bool(v))
@@ -247,15 +285,20 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(Kept(self.0))? {
             items.push(item);
         }
         Ok(Raw::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        let mut entries = Vec::with_capacity(self.0.capacity(map.size_hint()));
         while let Some(Text(key)) = map.next_key()? {
-            entries.push((key, map.next_value()?));
+            match self.0.member(&key) {
+                Some(keep) => entries.push((key, map.next_value_seed(Kept(keep))?)),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
         }
         let mut object = Object(entries);
         object.dedup();
@@ -265,7 +308,17 @@ impl<'de> Visitor<'de> for RawVisitor {
 
 impl<'de> Deserialize<'de> for Raw<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(RawVisitor)
+        d.deserialize_any(RawVisitor(Keep::All))
+    }
+}
+
+/// Reads a value, building only what its [`Keep`] says.
+struct Kept<'k>(Keep<'k>);
+
+impl<'de> DeserializeSeed<'de> for Kept<'_> {
+    type Value = Raw<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
+        d.deserialize_any(RawVisitor(self.0))
     }
 }
 
@@ -275,13 +328,16 @@ pub fn from_slice(bytes: &[u8]) -> serde_json::Result<Raw<'_>> {
 }
 
 /// Reads the members named in `keep` of a document that is one JSON object,
-/// and only checks that the others are JSON, without building them. A
-/// document that is not an object is an error. Meant for documents this
-/// host wrote: it reads them however deep they are (events are read with
-/// the JSON reader's depth limit on the way in; writing them out can add a
-/// level or two).
-pub fn members_from_slice<'a>(bytes: &'a [u8], keep: &[&str]) -> serde_json::Result<Raw<'a>> {
-    struct Members<'k>(&'k [&'k str]);
+/// each as far as its [`Keep`] says, and only checks that the rest is JSON,
+/// without building it. A document that is not an object is an error. Meant
+/// for documents this host wrote: it reads them however deep they are
+/// (events are read with the JSON reader's depth limit on the way in;
+/// writing them out can add a level or two).
+pub fn members_from_slice<'a>(
+    bytes: &'a [u8],
+    keep: &[(&str, Keep<'_>)],
+) -> serde_json::Result<Raw<'a>> {
+    struct Members<'k>(&'k [(&'k str, Keep<'k>)]);
     impl<'de> DeserializeSeed<'de> for Members<'_> {
         type Value = Raw<'de>;
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
@@ -293,18 +349,8 @@ pub fn members_from_slice<'a>(bytes: &'a [u8], keep: &[&str]) -> serde_json::Res
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a JSON object")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
-            let mut entries = Vec::with_capacity(self.0.len());
-            while let Some(Text(key)) = map.next_key()? {
-                if self.0.contains(&key.as_ref()) {
-                    entries.push((key, map.next_value()?));
-                } else {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-            let mut object = Object(entries);
-            object.dedup();
-            Ok(Raw::Object(object))
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Raw<'de>, A::Error> {
+            RawVisitor(Keep::Members(self.0)).visit_map(map)
         }
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);

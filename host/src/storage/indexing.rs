@@ -9,6 +9,7 @@
 use serde_json::Value as Json;
 
 use super::issues::{self, Issue};
+use crate::event::raw::Keep::{self, All, Members};
 use crate::event::raw::Raw;
 
 /// Read access to a JSON value; what is absent or of another type is `None`.
@@ -89,22 +90,60 @@ impl Node for Raw<'_> {
     }
 }
 
-/// The top-level members of a document that deriving its [`Indexing`] reads
-/// (here and in `issues` and `counters`); the worker that writes a document
-/// builds only these as it writes it.
-pub const READS: &[&str] = &[
-    "event_id",
-    "timestamp",
-    "level",
-    "message",
-    "transaction",
-    "server_name",
-    "fingerprint",
-    "exception",
-    "user",
-    "tags",
-    "classification",
-    "impact",
+/// What deriving an [`Indexing`] reads of a document (here and in `issues`
+/// and `counters`); the worker that writes a document builds only this as it
+/// writes it. Of the exceptions, only what the fingerprint, title and
+/// culprit use: not the frames' variables, paths or source lines.
+pub const READS: &[(&str, Keep<'static>)] = &[
+    ("event_id", All),
+    ("timestamp", All),
+    ("level", All),
+    ("message", All),
+    ("transaction", All),
+    ("server_name", All),
+    ("fingerprint", All),
+    (
+        "exception",
+        Members(&[(
+            "values",
+            Members(&[
+                ("type", All),
+                ("value", All),
+                (
+                    "stacktrace",
+                    Members(&[(
+                        "frames",
+                        Members(&[
+                            ("in_app", All),
+                            ("module", All),
+                            ("filename", All),
+                            ("function", All),
+                        ]),
+                    )]),
+                ),
+            ]),
+        )]),
+    ),
+    (
+        "user",
+        Members(&[
+            ("id", All),
+            ("username", All),
+            ("ip_address", All),
+            ("email", All),
+        ]),
+    ),
+    ("tags", Members(&[("service", All)])),
+    (
+        "classification",
+        Members(&[
+            ("code", All),
+            ("category", All),
+            ("severity", All),
+            ("fingerprint", All),
+        ]),
+    ),
+    ("impact", Members(&[("score", All)])),
 ];
 
 /// What one event adds to its issue.

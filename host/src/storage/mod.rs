@@ -6,7 +6,7 @@
 //! stay in the log; sled holds where each one is.
 
 mod counters;
-mod indexing;
+pub(crate) mod indexing;
 mod issues;
 mod wal;
 
