@@ -5,6 +5,8 @@
 mod document;
 pub mod raw;
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value as Json};
 
 pub use document::{Document, Tail};
@@ -61,22 +63,41 @@ fn push_escaped(out: &mut String, segment: &str) {
     }
 }
 
-/// Splits a flattened path into unescaped segments.
-pub fn split_path(path: &str) -> Vec<String> {
-    let mut segments = vec![String::new()];
-    let mut chars = path.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                if let Some(next) = chars.next() {
-                    segments.last_mut().expect("non-empty").push(next);
+/// Splits a flattened path into unescaped segments; a segment without
+/// escapes borrows from `path`.
+pub fn split_path(path: &str) -> Vec<Cow<'_, str>> {
+    let mut segments = Vec::with_capacity(path.bytes().filter(|b| *b == b'.').count() + 1);
+    let mut rest = path;
+    loop {
+        let Some(at) = rest.bytes().position(|b| b == b'.' || b == b'\\') else {
+            segments.push(Cow::Borrowed(rest));
+            return segments;
+        };
+        if rest.as_bytes()[at] == b'.' {
+            segments.push(Cow::Borrowed(&rest[..at]));
+            rest = &rest[at + 1..];
+            continue;
+        }
+        // A segment with escapes: unescaped into its own string.
+        let mut segment = String::with_capacity(rest.len());
+        let mut chars = rest.chars();
+        let mut after_dot = None;
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => segment.extend(chars.next()),
+                '.' => {
+                    after_dot = Some(chars.as_str());
+                    break;
                 }
+                _ => segment.push(c),
             }
-            '.' => segments.push(String::new()),
-            _ => segments.last_mut().expect("non-empty").push(c),
+        }
+        segments.push(Cow::Owned(segment));
+        match after_dot {
+            Some(after) => rest = after,
+            None => return segments,
         }
     }
-    segments
 }
 
 fn scalar(v: &Raw) -> Value {
@@ -672,14 +693,15 @@ fn is_index(segment: &str) -> bool {
 }
 
 /// [`insert_path`] with the path already split.
-fn insert_segments(root: &mut Json, segments: &[String], value: Json) {
+fn insert_segments<S: AsRef<str>>(root: &mut Json, segments: &[S], value: Json) {
     let mut value = Some(value);
     let mut node = root;
     for (i, seg) in segments.iter().enumerate() {
+        let seg = seg.as_ref();
         let next = segments.get(i + 1);
         let last = next.is_none();
         let fresh = || {
-            if next.is_some_and(|s| is_index(s)) {
+            if next.is_some_and(|s| is_index(s.as_ref())) {
                 Json::Array(Vec::new())
             } else {
                 Json::Object(Map::new())
@@ -687,12 +709,19 @@ fn insert_segments(root: &mut Json, segments: &[String], value: Json) {
         };
         node = match node {
             Json::Object(map) => {
+                // Looked up before inserting: a key is copied only when new.
+                if !map.contains_key(seg) {
+                    let new = if last {
+                        value.take().unwrap_or(Json::Null)
+                    } else {
+                        fresh()
+                    };
+                    map.insert(seg.to_string(), new);
+                }
                 if last {
-                    map.entry(seg.as_str())
-                        .or_insert_with(|| value.take().unwrap_or(Json::Null));
                     return;
                 }
-                map.entry(seg.as_str()).or_insert_with(fresh)
+                map.get_mut(seg).expect("present or inserted above")
             }
             Json::Array(items) => {
                 let Ok(idx) = seg.parse::<usize>() else {

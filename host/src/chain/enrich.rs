@@ -68,7 +68,7 @@ pub fn apply(event: &mut Event, enrichment: Enrichment) -> Result<Vec<String>, R
                 attr.key
             )));
         }
-        if TYPED_FIELDS.contains(&first.as_str()) {
+        if TYPED_FIELDS.contains(&first.as_ref()) {
             return Err(RefusedEnrichment(format!(
                 "attribute key {:?} names the typed field `{first}`; enrichers add context under `contexts.*` or `extra.*`",
                 attr.key

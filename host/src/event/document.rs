@@ -8,6 +8,7 @@
 //! ignored. Only what attributes add is built as JSON values ([`Extras`]); the
 //! typed fields are written from the event as they are.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -103,7 +104,7 @@ struct FrameExtras {
 }
 
 /// Inserts into an object that has no typed keys left to collide with.
-fn insert_in_map(map: &mut Map<String, Json>, segments: &[String], value: Json) {
+fn insert_in_map(map: &mut Map<String, Json>, segments: &[Cow<str>], value: Json) {
     let mut node = Json::Object(std::mem::take(map));
     insert_segments(&mut node, segments, value);
     let Json::Object(back) = node else {
@@ -119,7 +120,7 @@ fn insert_in_map(map: &mut Map<String, Json>, segments: &[String], value: Json) 
 fn place_in_array(
     typed: usize,
     extra: &mut Vec<Json>,
-    segments: &[String],
+    segments: &[Cow<str>],
     value: Json,
 ) -> Option<(usize, Json)> {
     let (first, rest) = segments.split_first()?;
@@ -129,7 +130,7 @@ fn place_in_array(
     }
     let mut node = Json::Array(std::mem::take(extra));
     let mut shifted = Vec::with_capacity(segments.len());
-    shifted.push((index - typed).to_string());
+    shifted.push(Cow::Owned((index - typed).to_string()));
     shifted.extend_from_slice(rest);
     insert_segments(&mut node, &shifted, value);
     let Json::Array(back) = node else {
@@ -143,7 +144,7 @@ fn place_in_array(
 fn place_flat(
     has: impl Fn(&str) -> bool,
     map: &mut Map<String, Json>,
-    segments: &[String],
+    segments: &[Cow<str>],
     value: Json,
 ) {
     if let Some(first) = segments.first()
@@ -158,11 +159,11 @@ fn has_pair(pairs: &[(String, String)], key: &str) -> bool {
 }
 
 impl Extras {
-    fn place(&mut self, e: &Event, segments: &[String], value: Json) {
+    fn place(&mut self, e: &Event, segments: &[Cow<str>], value: Json) {
         let Some((first, rest)) = segments.split_first() else {
             return;
         };
-        let typed_object = match first.as_str() {
+        let typed_object = match first.as_ref() {
             "event_id" | "timestamp" | "level" | "platform" => return,
             "logger" if e.logger.is_some() => return,
             "message" if e.message.is_some() => return,
@@ -184,7 +185,7 @@ impl Extras {
             insert_in_map(&mut self.root, segments, value);
             return;
         }
-        match first.as_str() {
+        match first.as_ref() {
             "exception" => self.place_exception(&e.exceptions, rest, value),
             "tags" => place_flat(|k| has_pair(&e.tags, k), &mut self.tags, rest, value),
             "user" => {
@@ -218,7 +219,7 @@ impl Extras {
         }
     }
 
-    fn place_exception(&mut self, exceptions: &[Exception], segments: &[String], value: Json) {
+    fn place_exception(&mut self, exceptions: &[Exception], segments: &[Cow<str>], value: Json) {
         let Some((first, rest)) = segments.split_first() else {
             return;
         };
@@ -240,7 +241,7 @@ impl Extras {
         let Some((first, rest)) = segments.split_first() else {
             return;
         };
-        match first.as_str() {
+        match first.as_ref() {
             "type" => {}
             "value" if x.value.is_some() => {}
             "module" if x.module.is_some() => {}
@@ -251,7 +252,7 @@ impl Extras {
 }
 
 impl ExceptionExtras {
-    fn place_stacktrace(&mut self, frames: &[Frame], segments: &[String], value: Json) {
+    fn place_stacktrace(&mut self, frames: &[Frame], segments: &[Cow<str>], value: Json) {
         let Some((first, rest)) = segments.split_first() else {
             return;
         };
@@ -273,7 +274,7 @@ impl ExceptionExtras {
         let Some((first, rest)) = segments.split_first() else {
             return;
         };
-        match first.as_str() {
+        match first.as_ref() {
             "function" if f.function.is_some() => {}
             "module" if f.module.is_some() => {}
             "filename" if f.filename.is_some() => {}

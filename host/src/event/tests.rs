@@ -196,6 +196,23 @@ fn path_escaping() {
     assert_eq!(split_path("a.b\\.c.0"), vec!["a", "b.c", "0"]);
     assert_eq!(escape_segment("x.y\\z"), "x\\.y\\\\z");
     assert_eq!(split_path(&escape_segment("x.y\\z")), vec!["x.y\\z"]);
+    // Empty segments, escapes at either end, text beyond ASCII.
+    for (path, segments) in [
+        ("", &[""][..]),
+        (".", &["", ""]),
+        ("a..b.", &["a", "", "b", ""]),
+        ("\\.a", &[".a"]),
+        ("a\\.", &["a."]),
+        ("a\\..", &["a.", ""]),
+        ("a\\", &["a"]),
+        ("é\\ü.ñ", &["éü", "ñ"]),
+        ("k\\\\\\..x", &["k\\.", "x"]),
+    ] {
+        assert_eq!(split_path(path), segments, "{path:?}");
+    }
+    let split = split_path("extra.a\\.b.c");
+    assert!(matches!(split[0], std::borrow::Cow::Borrowed("extra")));
+    assert!(matches!(split[2], std::borrow::Cow::Borrowed("c")));
 }
 
 /// Reading the text directly gives what reading it into a `serde_json::Value`
