@@ -24,7 +24,7 @@ use faultline::runtime::bindings::faultline::plugin::types as host;
 use faultline::runtime::{Instance, Plugin, Runtime, RuntimeOptions, load};
 use faultline_sdk as sdk;
 use faultline_sdk::{Classifier, Redactor};
-use faultline_testkit::corpus::{Rng, labelled, score, sized_event};
+use faultline_testkit::corpus::{Rng, labelled, score, sized_event, with_frame_context};
 use faultline_testkit::{bench_arg, bench_text_arg};
 
 fn value(v: &host::Value) -> sdk::Value {
@@ -421,6 +421,32 @@ fn main() {
     let stored = rate(&processed, seconds / 4.0, |p| {
         black_box(output::stored(p, "1"));
     });
+    // The same events with what Python SDKs send per frame by default
+    // (source context and local variables).
+    let rich: Vec<_> = json
+        .iter()
+        .take(100)
+        .map(|j| {
+            let mut j = j.clone();
+            with_frame_context(&mut j);
+            match chain.run(faultline::event::from_json(&j).unwrap()) {
+                Disposition::Processed(p) => p,
+                other => panic!("not processed: {other:?}"),
+            }
+        })
+        .collect();
+    let rich_bytes = rich
+        .iter()
+        .map(|p| {
+            serde_json::to_vec(&output::document(p, None))
+                .unwrap()
+                .len()
+        })
+        .sum::<usize>()
+        / rich.len();
+    let stored_rich = rate(&rich, seconds / 4.0, |p| {
+        black_box(output::stored(p, "1"));
+    });
     println!();
     println!("host work per event in `faultline process`, around the chain:");
     for (what, r) in [
@@ -431,6 +457,10 @@ fn main() {
     ] {
         println!("  {what:<28} {:>6.1} us", 1e6 / r);
     }
+    println!(
+        "  (the same, frames with vars and source context, {rich_bytes}-byte documents) {:.1} us",
+        1e6 / stored_rich
+    );
 
     // `faultline process` itself, end to end: the binary over an NDJSON file
     // of the same events (20 copies), output to /dev/null, warm cache.

@@ -498,6 +498,40 @@ pub fn sized_event(i: usize, target_bytes: usize, rng: &mut Rng) -> Value {
     event
 }
 
+/// Gives every frame of `event` what the Python SDK sends by default beside
+/// the frame's location: its absolute path, source context (the line and a
+/// few around it) and local variables.
+pub fn with_frame_context(event: &mut Value) {
+    let frames = event["exception"]["values"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .filter_map(|exception| exception["stacktrace"]["frames"].as_array_mut())
+        .flatten();
+    for (n, frame) in frames.enumerate() {
+        let filename = frame["filename"].as_str().unwrap_or("app.py").to_string();
+        frame["abs_path"] = Value::String(format!("/srv/app/{filename}"));
+        frame["context_line"] =
+            Value::String("    response = client.post(url, json=payload, timeout=timeout)".into());
+        frame["pre_context"] = json!([
+            format!("def handler_{n}(request):"),
+            "    payload = build_payload(request)",
+            "    url = settings.PAYMENTS_URL",
+        ]);
+        frame["post_context"] = json!([
+            "    response.raise_for_status()",
+            "    return response.json()"
+        ]);
+        frame["vars"] = json!({
+            "request": "<WSGIRequest: POST '/checkout'>",
+            "payload": {"amount": 1299 + n, "currency": "EUR", "items": [{"sku": "SKU-1", "qty": 2}]},
+            "timeout": 13,
+            "url": "https://api.payments.example/v1/charges",
+            "self": format!("<Handler {n}>"),
+        });
+    }
+}
+
 /// Recall and keep-rate of a redaction run.
 #[derive(Debug, Default)]
 pub struct Score {
