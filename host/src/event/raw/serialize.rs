@@ -313,6 +313,63 @@ impl ser::SerializeMap for Map<'_> {
     }
 }
 
+/// Methods of a [`ser::Serializer`] that refuse what they are given with
+/// `$error()`.
+macro_rules! refuse {
+    ($error:ident; $($method:ident($($arg:ty),*);)*) => {
+        $(fn $method(self, $(_: $arg),*) -> Result<Self::Ok, Error> {
+            Err($error())
+        })*
+    };
+}
+
+/// Methods of a [`ser::Serializer`] that refuse sequences, tuples and
+/// variants with data with `$error()`.
+macro_rules! refuse_compound {
+    ($error:ident) => {
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<Self::Ok, Error> {
+            Err($error())
+        }
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+            Err($error())
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
+            Err($error())
+        }
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, Error> {
+            Err($error())
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Error> {
+            Err($error())
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Error> {
+            Err($error())
+        }
+    };
+}
+
 /// Serializes an object's key: its text, owned only when the member is kept
 /// (with how it is kept); `None` when it is not. `serde_json` writes number
 /// and boolean keys as their text.
@@ -334,15 +391,6 @@ impl<'k> KeyText<'k> {
 
 fn not_a_key() -> Error {
     ser::Error::custom("a JSON object's key must be a string")
-}
-
-/// What [`KeyText`] refuses: keys `serde_json` cannot write.
-macro_rules! not_keys {
-    ($($method:ident($($arg:ty),*);)*) => {
-        $(fn $method(self, $(_: $arg),*) -> Result<Self::Ok, Error> {
-            Err(not_a_key())
-        })*
-    };
 }
 
 /// Number keys, written as their text.
@@ -408,56 +456,18 @@ impl<'k> ser::Serializer for KeyText<'k> {
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Self::Ok, Error> {
         value.serialize(self)
     }
-    not_keys! {
+    refuse! {
+        not_a_key;
         serialize_bytes(&[u8]);
         serialize_none();
         serialize_unit();
         serialize_unit_struct(&'static str);
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Self::Ok, Error> {
-        Err(not_a_key())
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        Err(not_a_key())
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(not_a_key())
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(not_a_key())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(not_a_key())
-    }
+    refuse_compound!(not_a_key);
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
         Err(not_a_key())
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
-        Err(not_a_key())
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
         Err(not_a_key())
     }
 }
@@ -484,15 +494,6 @@ macro_rules! struct_impls {
 
 struct_impls!(SerializeStruct, SerializeStructVariant);
 
-/// Everything but an object is refused at the top level.
-macro_rules! refuse {
-    ($($method:ident($($arg:ty),*);)*) => {
-        $(fn $method(self, $(_: $arg),*) -> Result<Raw<'static>, Error> {
-            Err(not_an_object())
-        })*
-    };
-}
-
 impl<'k> ser::Serializer for Members<'k> {
     type Ok = Raw<'static>;
     type Error = Error;
@@ -505,6 +506,7 @@ impl<'k> ser::Serializer for Members<'k> {
     type SerializeStructVariant = Impossible<Raw<'static>, Error>;
 
     refuse! {
+        not_an_object;
         serialize_bool(bool);
         serialize_i8(i8);
         serialize_i16(i16);
@@ -534,51 +536,12 @@ impl<'k> ser::Serializer for Members<'k> {
     ) -> Result<Raw<'static>, Error> {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Raw<'static>, Error> {
-        Err(not_an_object())
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        Err(not_an_object())
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(not_an_object())
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(not_an_object())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(not_an_object())
-    }
+    refuse_compound!(not_an_object);
     fn serialize_map(self, _: Option<usize>) -> Result<Map<'k>, Error> {
         Ok(Map::new(None, Some(Keep::Members(self.0)), None))
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Map<'k>, Error> {
         Ok(Map::new(None, Some(Keep::Members(self.0)), None))
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(not_an_object())
     }
 }
 
