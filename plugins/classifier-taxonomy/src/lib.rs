@@ -12,6 +12,7 @@ use faultline_sdk::{
 };
 use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// Which of a rule's two codes to report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -147,6 +148,7 @@ struct FieldSet {
     set: RegexSet,
     /// The rule each pattern of the set belongs to.
     rules: Vec<usize>,
+    seen: Seen,
 }
 
 impl FieldSet {
@@ -161,25 +163,72 @@ impl FieldSet {
         Ok(FieldSet {
             set,
             rules: patterns.into_iter().map(|(rule, _)| rule).collect(),
+            seen: Seen::default(),
         })
     }
 
     /// Marks in `hits` every rule whose pattern matches one of `texts`.
-    fn mark(&self, texts: &[&str], hits: &mut [bool]) {
-        for (n, text) in texts.iter().enumerate() {
-            // Consecutive frames often share a module; most texts match no
-            // rule, and telling that (one forward scan that stops early)
-            // costs far less than collecting every matching rule.
-            if n > 0 && texts[n - 1] == *text || !self.set.is_match(text) {
+    fn mark(&mut self, texts: &[&str], hits: &mut [bool]) {
+        let rules = &self.rules;
+        let mut mark = |patterns: &[u32]| {
+            for &i in patterns {
+                hits[rules[i as usize]] = true;
+            }
+        };
+        for text in texts {
+            if let Some(patterns) = self.seen.get(text) {
+                mark(patterns);
                 continue;
             }
-            for i in self.set.matches(text).iter() {
-                hits[self.rules[i]] = true;
-            }
+            // Most texts match no rule, and telling that (one forward scan
+            // that stops early) costs far less than collecting every
+            // matching pattern.
+            let patterns: Box<[u32]> = if self.set.is_match(text) {
+                self.set.matches(text).iter().map(|i| i as u32).collect()
+            } else {
+                Box::default()
+            };
+            mark(&patterns);
+            self.seen.insert(text, patterns);
         }
     }
 }
 
+/// Texts up to this long are remembered with the patterns they matched.
+const SEEN_TEXT_MAX: usize = 256;
+/// What remembered texts may take, roughly, per field; past it they are forgotten.
+const SEEN_BYTES_MAX: usize = 256 << 10;
+
+/// The patterns that recently seen texts matched. An error stream repeats
+/// itself: the same frame modules, exception types and loggers on every
+/// event of a service, and the same message on every event of an issue. A
+/// lookup costs a hash of the text; matching it, a regex search.
+#[derive(Default)]
+struct Seen {
+    patterns: HashMap<Box<str>, Box<[u32]>>,
+    bytes: usize,
+}
+
+impl Seen {
+    fn get(&self, text: &str) -> Option<&[u32]> {
+        self.patterns.get(text).map(|p| &**p)
+    }
+
+    /// Remembers what `text` matched, unless it is too long; forgets
+    /// everything first when the memory allowed is used up.
+    fn insert(&mut self, text: &str, patterns: Box<[u32]>) {
+        if text.len() > SEEN_TEXT_MAX {
+            return;
+        }
+        let size = text.len() + 4 * patterns.len() + 64;
+        if self.bytes + size > SEEN_BYTES_MAX {
+            self.patterns.clear();
+            self.bytes = 0;
+        }
+        self.bytes += size;
+        self.patterns.insert(text.into(), patterns);
+    }
+}
 fn check_pattern(code: &str, field: &str, pattern: &Option<String>) -> Result<(), PluginError> {
     if let Some(p) = pattern {
         RegexBuilder::new(p)
@@ -445,7 +494,7 @@ impl Classifier for Taxonomy {
         let facts = Facts::gather(event);
         let mut hits = std::mem::take(&mut self.hits);
         let mut marks = std::mem::take(&mut self.marks);
-        for (field, set) in &self.sets {
+        for (field, set) in &mut self.sets {
             let texts: &[&str] = match field {
                 Field::ExceptionType => &facts.exception_types,
                 Field::Message => &facts.messages,
@@ -467,11 +516,21 @@ impl Classifier for Taxonomy {
                     facts.http_status.is_some_and(|s| (lo..=hi).contains(&s))
                 })
         });
-        let rule = found.map(|(rule, _)| rule);
-        let rule = rule.map(|r| (r.symptom.clone(), r.cause.clone(), r.severity, r.confidence));
+        let rule = found.map(|(rule, _)| {
+            let (code, category) = match self.kind {
+                TaxonomyKind::Symptom => &rule.symptom,
+                TaxonomyKind::RootCause => &rule.cause,
+            };
+            (
+                code.clone(),
+                category.clone(),
+                rule.severity,
+                rule.confidence,
+            )
+        });
         self.hits = hits;
         self.marks = marks;
-        let Some((symptom, cause, severity, confidence)) = rule else {
+        let Some((code, category, severity, confidence)) = rule else {
             if !self.fallback {
                 return Ok(None);
             }
@@ -484,10 +543,6 @@ impl Classifier for Taxonomy {
                 severity: bump(Severity::Medium, event.level),
                 confidence: 0.1,
             }));
-        };
-        let (code, category) = match self.kind {
-            TaxonomyKind::Symptom => symptom,
-            TaxonomyKind::RootCause => cause,
         };
         Ok(Some(Classification {
             fingerprint: Some(fingerprint(&code, event)),

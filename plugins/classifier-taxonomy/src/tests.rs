@@ -183,3 +183,73 @@ fn fatal_level_raises_severity() {
         Severity::Critical
     );
 }
+
+/// Events whose texts recur across fields and events: each one alone, and
+/// the same text as a module, a message and a logger.
+fn recurring_events() -> Vec<Event> {
+    let texts = [
+        "psycopg2",
+        "stripe",
+        "Connection refused",
+        "read timed out",
+        "app.views",
+        "duplicate key value violates unique constraint",
+    ];
+    let mut events = Vec::new();
+    for (n, text) in texts.iter().enumerate() {
+        for (m, other) in texts.iter().enumerate() {
+            let mut event = with_exception(if n % 2 == 0 { "Error" } else { "Timeout" }, other);
+            event.exceptions[0].module = Some(text.to_string());
+            event.logger = Some(texts[(n + m) % texts.len()].to_string());
+            event.message = Some(format!("{text} {other}"));
+            events.push(event);
+        }
+    }
+    events
+}
+
+#[test]
+fn remembered_texts_classify_as_fresh_ones() {
+    let events = recurring_events();
+    // Expected: an instance that forgets before every event.
+    let mut forgetful = Taxonomy::new(Config::default()).unwrap();
+    let fresh: Vec<_> = events
+        .iter()
+        .map(|event| {
+            for (_, set) in &mut forgetful.sets {
+                set.seen = Seen::default();
+            }
+            format!("{:?}", forgetful.classify(event).unwrap())
+        })
+        .collect();
+    // One instance over the events three times: the first pass fills what it
+    // remembers, the later ones read from it.
+    let mut taxonomy = Taxonomy::new(Config::default()).unwrap();
+    for _ in 0..3 {
+        for (event, expected) in events.iter().zip(&fresh) {
+            assert_eq!(
+                &format!("{:?}", taxonomy.classify(event).unwrap()),
+                expected
+            );
+        }
+    }
+    let codes: std::collections::BTreeSet<_> = fresh
+        .iter()
+        .filter_map(|c| c.split("code: ").nth(1)?.split(',').next())
+        .collect();
+    assert!(codes.len() > 3, "the events classify alike: {codes:?}");
+}
+
+#[test]
+fn remembered_texts_take_bounded_memory() {
+    let mut seen = Seen::default();
+    seen.insert(&"x".repeat(SEEN_TEXT_MAX + 1), Box::new([1]));
+    assert!(seen.get(&"x".repeat(SEEN_TEXT_MAX + 1)).is_none());
+    for n in 0..100_000 {
+        let text = format!("module.number{n}");
+        seen.insert(&text, Box::new([n]));
+        assert_eq!(seen.get(&text), Some(&[n][..]));
+        assert!(seen.bytes <= SEEN_BYTES_MAX);
+    }
+    assert!(seen.patterns.len() < 100_000 && !seen.patterns.is_empty());
+}
