@@ -145,6 +145,8 @@ pub fn to_minor_units(amount: &str, digits: u32) -> Option<i64> {
 /// The impact scorer.
 pub struct ImpactScorer {
     config: Config,
+    /// `config.critical_transactions` in lower case, in the same order.
+    critical_lower: Vec<String>,
 }
 
 fn lookup<'e>(event: &'e Event, keys: &[String]) -> Option<&'e Value> {
@@ -197,7 +199,13 @@ impl ImpactScorer {
                 "revenue_full_scale_minor and users_full_scale must be positive".into(),
             ));
         }
-        Ok(ImpactScorer { config })
+        let critical_lower = (config.critical_transactions.iter())
+            .map(|p| p.to_ascii_lowercase())
+            .collect();
+        Ok(ImpactScorer {
+            config,
+            critical_lower,
+        })
     }
 
     fn tier(&self, event: &Event) -> Option<String> {
@@ -297,9 +305,11 @@ impl ImpactScorer {
         let transaction = event.transaction.as_deref();
         let critical_flow = transaction.and_then(|t| {
             let lower = t.to_ascii_lowercase();
-            c.critical_transactions
+            let found = self
+                .critical_lower
                 .iter()
-                .find(|p| lower.contains(&p.to_ascii_lowercase()))
+                .position(|p| lower.contains(&**p));
+            found.map(|n| &c.critical_transactions[n])
         });
         let (transaction_value, transaction_detail) = match (transaction, critical_flow) {
             (Some(t), Some(p)) => (1.0, format!("{t} is a critical flow ({p})")),
@@ -483,6 +493,32 @@ mod tests {
             .unwrap()
             .score_event(&event, None);
         assert_eq!(impact.score, 100);
+    }
+
+    #[test]
+    fn critical_flows_match_in_any_case_and_are_named_as_configured() {
+        let config: Config =
+            faultline_sdk::parse_config(r#"{"critical_transactions": ["refund", "Pay"]}"#).unwrap();
+        let scorer = ImpactScorer::with_config(config).unwrap();
+        let detail = |transaction: &str| {
+            let mut event = new_event("e");
+            event.transaction = Some(transaction.into());
+            let impact = scorer.score_event(&event, None);
+            let factor = impact.factors.iter().find(|f| f.name == "transaction");
+            factor.unwrap().detail.clone()
+        };
+        assert_eq!(
+            detail("POST /PAYMENTS"),
+            "POST /PAYMENTS is a critical flow (Pay)"
+        );
+        assert_eq!(
+            detail("Refund.Create"),
+            "Refund.Create is a critical flow (refund)"
+        );
+        assert_eq!(
+            detail("GET /checkout"),
+            "GET /checkout is not a critical flow"
+        );
     }
 
     #[test]
