@@ -8,11 +8,10 @@
 mod builtin;
 
 use faultline_sdk::{
-    Classification, Classifier, Event, EventParts, Level, PluginError, Severity, Value,
+    Classification, Classifier, Event, EventParts, Level, PluginError, Recent, Severity, Value,
 };
 use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// Which of a rule's two codes to report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -148,7 +147,8 @@ struct FieldSet {
     set: RegexSet,
     /// The rule each pattern of the set belongs to.
     rules: Vec<usize>,
-    seen: Seen,
+    /// The patterns recently seen texts matched.
+    seen: Recent<Box<[u32]>>,
 }
 
 impl FieldSet {
@@ -163,7 +163,7 @@ impl FieldSet {
         Ok(FieldSet {
             set,
             rules: patterns.into_iter().map(|(rule, _)| rule).collect(),
-            seen: Seen::default(),
+            seen: Recent::new(SEEN_TEXT_MAX, SEEN_BYTES_MAX),
         })
     }
 
@@ -196,39 +196,9 @@ impl FieldSet {
 
 /// Texts up to this long are remembered with the patterns they matched.
 const SEEN_TEXT_MAX: usize = 256;
-/// What remembered texts may take, roughly, per field; past it they are forgotten.
+/// What remembered texts may take, roughly, per field.
 const SEEN_BYTES_MAX: usize = 256 << 10;
 
-/// The patterns that recently seen texts matched. An error stream repeats
-/// itself: the same frame modules, exception types and loggers on every
-/// event of a service, and the same message on every event of an issue. A
-/// lookup costs a hash of the text; matching it, a regex search.
-#[derive(Default)]
-struct Seen {
-    patterns: HashMap<Box<str>, Box<[u32]>>,
-    bytes: usize,
-}
-
-impl Seen {
-    fn get(&self, text: &str) -> Option<&[u32]> {
-        self.patterns.get(text).map(|p| &**p)
-    }
-
-    /// Remembers what `text` matched, unless it is too long; forgets
-    /// everything first when the memory allowed is used up.
-    fn insert(&mut self, text: &str, patterns: Box<[u32]>) {
-        if text.len() > SEEN_TEXT_MAX {
-            return;
-        }
-        let size = text.len() + 4 * patterns.len() + 64;
-        if self.bytes + size > SEEN_BYTES_MAX {
-            self.patterns.clear();
-            self.bytes = 0;
-        }
-        self.bytes += size;
-        self.patterns.insert(text.into(), patterns);
-    }
-}
 fn check_pattern(code: &str, field: &str, pattern: &Option<String>) -> Result<(), PluginError> {
     if let Some(p) = pattern {
         RegexBuilder::new(p)

@@ -217,7 +217,7 @@ fn remembered_texts_classify_as_fresh_ones() {
         .iter()
         .map(|event| {
             for (_, set) in &mut forgetful.sets {
-                set.seen = Seen::default();
+                set.seen.clear();
             }
             format!("{:?}", forgetful.classify(event).unwrap())
         })
@@ -238,18 +238,4 @@ fn remembered_texts_classify_as_fresh_ones() {
         .filter_map(|c| c.split("code: ").nth(1)?.split(',').next())
         .collect();
     assert!(codes.len() > 3, "the events classify alike: {codes:?}");
-}
-
-#[test]
-fn remembered_texts_take_bounded_memory() {
-    let mut seen = Seen::default();
-    seen.insert(&"x".repeat(SEEN_TEXT_MAX + 1), Box::new([1]));
-    assert!(seen.get(&"x".repeat(SEEN_TEXT_MAX + 1)).is_none());
-    for n in 0..100_000 {
-        let text = format!("module.number{n}");
-        seen.insert(&text, Box::new([n]));
-        assert_eq!(seen.get(&text), Some(&[n][..]));
-        assert!(seen.bytes <= SEEN_BYTES_MAX);
-    }
-    assert!(seen.patterns.len() < 100_000 && !seen.patterns.is_empty());
 }

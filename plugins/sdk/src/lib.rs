@@ -32,10 +32,12 @@
 mod apply;
 pub mod arena;
 mod fields;
+mod recent;
 mod tables;
 
 pub use apply::{apply_edit, apply_enrichment};
 pub use fields::{FieldKind, StringField, visit_strings};
+pub use recent::Recent;
 pub use tables::{HostTables, MemoryTables, Row, Tables};
 
 /// Generated bindings, one module per plugin world. Plugin code should not need
