@@ -13,6 +13,9 @@
 //!    and `faultline process` itself over a file of the same events;
 //! 5. the redactor's recall and keep-rate on the labelled corpus;
 //! 6. peak RSS.
+//!
+//! `-- --compare A.wasm B.wasm [--stage-config TOML]` instead times two
+//! builds of one plugin against each other in one process (see [`compare`]).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -184,6 +187,73 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Two builds of one plugin, each alone in a chain (with `stage_config`, a
+/// TOML value, as the stage's `config`), over the same events in
+/// alternating blocks of 50, the first of each pair alternating too: on a
+/// shared machine whose speed drifts by more than most changes make,
+/// figures from separate runs cannot be compared, while blocks a few
+/// milliseconds apart see the same machine. Prints each build's time per
+/// event and the spread of B's time over A's, per pair of blocks.
+fn compare(a: &str, b: &str, stage_config: Option<&str>, events: &[host::Event], seconds: f64) {
+    let stage = |name: &str| {
+        let config = stage_config.map_or(String::new(), |c| format!("config = {c}\n"));
+        format!("[[chains.{name}.stages]]\nplugin = \"{name}\"\n{config}")
+    };
+    let text = format!(
+        "[plugins.a]\npath = {a:?}\n[plugins.b]\npath = {b:?}\n{}{}",
+        stage("a"),
+        stage("b")
+    );
+    let config = Config::parse(&text, "<--compare>", std::path::Path::new("."))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut pipeline = Pipeline::build(&config).unwrap_or_else(|e| panic!("{e}"));
+    let mut block = |name: &str, block: &[host::Event]| {
+        let chain = pipeline.chains.get_mut(name).unwrap();
+        let start = Instant::now();
+        for e in block {
+            match chain.run(e.clone()) {
+                Disposition::Processed(p) => drop(black_box(p)),
+                other => panic!("{name}: not processed: {other:?}"),
+            }
+        }
+        start.elapsed()
+    };
+    let blocks: Vec<&[host::Event]> = events.chunks(50).collect();
+    let (mut total, mut ratios) = ([Duration::ZERO; 2], Vec::new());
+    let start = Instant::now();
+    for round in 0.. {
+        let events = blocks[round % blocks.len()];
+        let (ta, tb) = if round % 2 == 0 {
+            let ta = block("a", events);
+            (ta, block("b", events))
+        } else {
+            let tb = block("b", events);
+            (block("a", events), tb)
+        };
+        // The first rounds warm both up.
+        if round >= 20 {
+            total[0] += ta;
+            total[1] += tb;
+            ratios.push(tb.as_secs_f64() / ta.as_secs_f64());
+        }
+        if round >= 40 && start.elapsed().as_secs_f64() > seconds {
+            break;
+        }
+    }
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q) as usize];
+    let per_event = |t: Duration| t.as_secs_f64() * 1e6 / (ratios.len() * 50) as f64;
+    println!("{} pairs of 50-event blocks, alternating:", ratios.len());
+    println!("  A {a}: {:.2} us/event", per_event(total[0]));
+    println!("  B {b}: {:.2} us/event", per_event(total[1]));
+    println!(
+        "  B / A per pair: median {:.3}, quartiles {:.3} to {:.3}",
+        at(0.5),
+        at(0.25),
+        at(0.75)
+    );
+}
+
 fn main() {
     // As the binary runs: freed memory is kept, not returned to the OS.
     faultline::configure_memory();
@@ -196,6 +266,15 @@ fn main() {
         .iter()
         .map(|j| faultline::event::from_json(j).unwrap())
         .collect();
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--compare") {
+        let (Some(a), Some(b)) = (args.get(at + 1), args.get(at + 2)) else {
+            panic!("--compare needs two plugin files: --compare A.wasm B.wasm");
+        };
+        let stage_config = bench_text_arg("--stage-config");
+        compare(a, b, stage_config.as_deref(), &events, seconds);
+        return;
+    }
     let strings = events.iter().map(count_strings).sum::<usize>() / events.len();
     let frames = events
         .iter()
