@@ -199,8 +199,16 @@ fn compare(a: &str, b: &str, stage_config: Option<&str>, events: &[host::Event],
         let config = stage_config.map_or(String::new(), |c| format!("config = {c}\n"));
         format!("[[chains.{name}.stages]]\nplugin = \"{name}\"\n{config}")
     };
+    // The built-in chain's (empty) tables, granted to both, for enrichers.
+    let tables = "[tables.services]\nkey = \"service\"\nrows = []\n\
+        [tables.customers]\nkey = \"user_id\"\nrows = []\n";
+    let plugin = |name: &str, path: &str| {
+        format!("[plugins.{name}]\npath = {path:?}\ntables = [\"services\", \"customers\"]\n")
+    };
     let text = format!(
-        "[plugins.a]\npath = {a:?}\n[plugins.b]\npath = {b:?}\n{}{}",
+        "{tables}{}{}{}{}",
+        plugin("a", a),
+        plugin("b", b),
         stage("a"),
         stage("b")
     );
