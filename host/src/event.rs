@@ -4,10 +4,11 @@
 
 mod document;
 pub mod raw;
+mod tree;
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 pub use document::{Document, Tail};
 use raw::{Object, Raw};
@@ -670,83 +671,9 @@ pub fn format_timestamp(ts: f64) -> String {
         .unwrap_or_else(|| ts.to_string())
 }
 
-fn json_of(value: &Value) -> Json {
-    match value {
-        Value::Text(s) => Json::String(s.clone()),
-        Value::Integer(i) => Json::from(*i),
-        Value::Number(n) => serde_json::Number::from_f64(*n).map_or(Json::Null, Json::Number),
-        Value::Boolean(b) => Json::Bool(*b),
-        Value::Null => Json::Null,
-    }
-}
-
-/// Sets the value at a flattened path inside `root`, creating objects (or, for
-/// dense numeric segments, arrays) on the way. Never replaces an existing
-/// scalar: typed fields win over attributes.
-pub fn insert_path(root: &mut Json, path: &str, value: Json) {
-    insert_segments(root, &split_path(path), value);
-}
-
 /// Whether a path segment names an array index.
 fn is_index(segment: &str) -> bool {
     !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// [`insert_path`] with the path already split.
-fn insert_segments<S: AsRef<str>>(root: &mut Json, segments: &[S], value: Json) {
-    let mut value = Some(value);
-    let mut node = root;
-    for (i, seg) in segments.iter().enumerate() {
-        let seg = seg.as_ref();
-        let next = segments.get(i + 1);
-        let last = next.is_none();
-        let fresh = || {
-            if next.is_some_and(|s| is_index(s.as_ref())) {
-                Json::Array(Vec::new())
-            } else {
-                Json::Object(Map::new())
-            }
-        };
-        node = match node {
-            Json::Object(map) => {
-                // Looked up before inserting: a key is copied only when new.
-                if !map.contains_key(seg) {
-                    let new = if last {
-                        value.take().unwrap_or(Json::Null)
-                    } else {
-                        fresh()
-                    };
-                    map.insert(seg.to_string(), new);
-                }
-                if last {
-                    return;
-                }
-                map.get_mut(seg).expect("present or inserted above")
-            }
-            Json::Array(items) => {
-                let Ok(idx) = seg.parse::<usize>() else {
-                    return;
-                };
-                if idx > items.len() {
-                    return;
-                }
-                if idx == items.len() {
-                    items.push(if last {
-                        value.take().unwrap_or(Json::Null)
-                    } else {
-                        fresh()
-                    });
-                    if last {
-                        return;
-                    }
-                } else if last {
-                    return;
-                }
-                &mut items[idx]
-            }
-            _ => return,
-        };
-    }
 }
 
 /// Renders an event as Sentry-shaped JSON, attributes merged back in place.

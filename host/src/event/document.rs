@@ -2,20 +2,21 @@
 //! record, without building a `serde_json::Value` tree of the whole event.
 //!
 //! Attributes are merged back into the document by path, with the rules of
-//! [`insert_path`](super::insert_path): typed fields win, a segment that does
+//! [`Object::insert`]: typed fields win, a segment that does
 //! not exist yet is added after the typed keys of its object (or pushed after
 //! the typed items of its array when it is the next index), anything else is
 //! ignored. Only what attributes add is built as JSON values ([`Extras`]); the
-//! typed fields are written from the event as they are.
+//! typed fields are written from the event as they are, and what attributes add
+//! is a [`tree`](super::tree) that borrows their keys and values.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::{Map, Value as Json};
 
-use super::{format_timestamp, insert_segments, json_of, level_name, split_path};
-use crate::runtime::bindings::faultline::plugin::types::{Event, Exception, Frame};
+use super::tree::{Node, Object, insert_in_array};
+use super::{format_timestamp, level_name, split_path};
+use crate::runtime::bindings::faultline::plugin::types::{Event, Exception, Frame, Value};
 
 /// Keys a caller writes at the root after the event's own (`classification`,
 /// `impact`, …). An attribute that already put one of these keys at the root
@@ -39,7 +40,7 @@ impl Tail for () {
 /// An event's JSON document, ready to serialize; see the module docs.
 pub struct Document<'a, T = ()> {
     event: &'a Event,
-    extras: Extras,
+    extras: Extras<'a>,
     tail: T,
 }
 
@@ -55,11 +56,7 @@ impl<'a, T: Tail> Document<'a, T> {
     pub fn with_tail(event: &'a Event, tail: T) -> Self {
         let mut extras = Extras::default();
         for attribute in &event.attributes {
-            extras.place(
-                event,
-                &split_path(&attribute.key),
-                json_of(&attribute.value),
-            );
+            extras.place(event, &split_path(&attribute.key), &attribute.value);
         }
         Document {
             event,
@@ -71,86 +68,71 @@ impl<'a, T: Tail> Document<'a, T> {
 
 /// What attributes add to the typed document, by where it goes.
 #[derive(Default)]
-struct Extras {
-    root: Map<String, Json>,
-    exception: Map<String, Json>,
+struct Extras<'a> {
+    root: Object<'a>,
+    exception: Object<'a>,
     /// Items after the typed exceptions in `exception.values`.
-    values: Vec<Json>,
+    values: Vec<Node<'a>>,
     /// Per typed exception; empty until an attribute reaches one.
-    exceptions: Vec<ExceptionExtras>,
-    tags: Map<String, Json>,
-    user: Map<String, Json>,
-    request: Map<String, Json>,
-    headers: Map<String, Json>,
+    exceptions: Vec<ExceptionExtras<'a>>,
+    tags: Object<'a>,
+    user: Object<'a>,
+    request: Object<'a>,
+    headers: Object<'a>,
     /// Items after the typed fingerprint entries.
-    fingerprint: Vec<Json>,
+    fingerprint: Vec<Node<'a>>,
 }
 
 #[derive(Default)]
-struct ExceptionExtras {
-    object: Map<String, Json>,
-    stacktrace: Map<String, Json>,
+struct ExceptionExtras<'a> {
+    object: Object<'a>,
+    stacktrace: Object<'a>,
     /// Items after the typed frames.
-    frames: Vec<Json>,
+    frames: Vec<Node<'a>>,
     /// Per typed frame; empty until an attribute reaches one.
-    per_frame: Vec<FrameExtras>,
+    per_frame: Vec<FrameExtras<'a>>,
 }
 
 #[derive(Default)]
-struct FrameExtras {
-    object: Map<String, Json>,
+struct FrameExtras<'a> {
+    object: Object<'a>,
     /// The frame's `vars` tree with attributes merged in, once one reached it.
-    vars: Option<Json>,
-}
-
-/// Inserts into an object that has no typed keys left to collide with.
-fn insert_in_map(map: &mut Map<String, Json>, segments: &[Cow<str>], value: Json) {
-    let mut node = Json::Object(std::mem::take(map));
-    insert_segments(&mut node, segments, value);
-    let Json::Object(back) = node else {
-        unreachable!("an object stays an object")
-    };
-    *map = back;
+    vars: Option<Object<'a>>,
 }
 
 /// Places at an index of an array whose first `typed` items are typed
 /// fields. A later index goes to `extra` (if it is its next); a typed one
 /// with segments left is handed back, with the value, for the caller to place
 /// inside that item.
-fn place_in_array(
+fn place_in_array<'a>(
     typed: usize,
-    extra: &mut Vec<Json>,
-    segments: &[Cow<str>],
-    value: Json,
-) -> Option<(usize, Json)> {
+    extra: &mut Vec<Node<'a>>,
+    segments: &[Cow<'a, str>],
+    value: &'a Value,
+) -> Option<(usize, &'a Value)> {
     let (first, rest) = segments.split_first()?;
     let index: usize = first.parse().ok()?;
     if index < typed {
         return (!rest.is_empty()).then_some((index, value));
     }
-    let mut node = Json::Array(std::mem::take(extra));
     let mut shifted = Vec::with_capacity(segments.len());
     shifted.push(Cow::Owned((index - typed).to_string()));
     shifted.extend_from_slice(rest);
-    insert_segments(&mut node, &shifted, value);
-    let Json::Array(back) = node else {
-        unreachable!("an array stays an array")
-    };
-    *extra = back;
+    insert_in_array(extra, &shifted, value);
     None
 }
 
 /// Places into an object of typed scalars: a key it has is left alone.
-fn place_flat(
+fn place_flat<'a>(
     has: impl Fn(&str) -> bool,
-    map: &mut Map<String, Json>,
-    segments: &[Cow<str>],
-    value: Json,
+    object: &mut Object<'a>,
+    segments: &[Cow<'a, str>],
+    value: &'a Value,
 ) {
     if let Some(first) = segments.first()
         && !has(first)
     {
-        insert_in_map(map, segments, value);
+        object.insert(segments, value);
     }
 }
 
@@ -158,8 +140,8 @@ fn has_pair(pairs: &[(String, String)], key: &str) -> bool {
     pairs.iter().any(|(k, _)| k == key)
 }
 
-impl Extras {
-    fn place(&mut self, e: &Event, segments: &[Cow<str>], value: Json) {
+impl<'a> Extras<'a> {
+    fn place(&mut self, e: &'a Event, segments: &[Cow<'a, str>], value: &'a Value) {
         let Some((first, rest)) = segments.split_first() else {
             return;
         };
@@ -182,7 +164,7 @@ impl Extras {
             _ => false,
         };
         if !typed_object {
-            insert_in_map(&mut self.root, segments, value);
+            self.root.insert(segments, value);
             return;
         }
         match first.as_ref() {
@@ -219,12 +201,17 @@ impl Extras {
         }
     }
 
-    fn place_exception(&mut self, exceptions: &[Exception], segments: &[Cow<str>], value: Json) {
+    fn place_exception(
+        &mut self,
+        exceptions: &'a [Exception],
+        segments: &[Cow<'a, str>],
+        value: &'a Value,
+    ) {
         let Some((first, rest)) = segments.split_first() else {
             return;
         };
         if first != "values" {
-            insert_in_map(&mut self.exception, segments, value);
+            self.exception.insert(segments, value);
             return;
         }
         let Some((index, value)) = place_in_array(exceptions.len(), &mut self.values, rest, value)
@@ -246,18 +233,23 @@ impl Extras {
             "value" if x.value.is_some() => {}
             "module" if x.module.is_some() => {}
             "stacktrace" if !x.frames.is_empty() => extras.place_stacktrace(&x.frames, rest, value),
-            _ => insert_in_map(&mut extras.object, segments, value),
+            _ => extras.object.insert(segments, value),
         }
     }
 }
 
-impl ExceptionExtras {
-    fn place_stacktrace(&mut self, frames: &[Frame], segments: &[Cow<str>], value: Json) {
+impl<'a> ExceptionExtras<'a> {
+    fn place_stacktrace(
+        &mut self,
+        frames: &'a [Frame],
+        segments: &[Cow<'a, str>],
+        value: &'a Value,
+    ) {
         let Some((first, rest)) = segments.split_first() else {
             return;
         };
         if first != "frames" {
-            insert_in_map(&mut self.stacktrace, segments, value);
+            self.stacktrace.insert(segments, value);
             return;
         }
         let Some((index, value)) = place_in_array(frames.len(), &mut self.frames, rest, value)
@@ -285,10 +277,10 @@ impl ExceptionExtras {
             "vars" if !f.vars.is_empty() => {
                 if !rest.is_empty() {
                     let vars = extras.vars.get_or_insert_with(|| vars_tree(f));
-                    insert_segments(vars, rest, value);
+                    vars.insert(rest, value);
                 }
             }
-            _ => insert_in_map(&mut extras.object, segments, value),
+            _ => extras.object.insert(segments, value),
         }
     }
 }
@@ -304,17 +296,17 @@ impl Serialize for VarsTree<'_> {
     }
 }
 
-/// A frame's flattened variables as a JSON tree.
-fn vars_tree(f: &Frame) -> Json {
-    let mut vars = Json::Object(Map::new());
+/// A frame's flattened variables as a tree.
+fn vars_tree(f: &Frame) -> Object<'_> {
+    let mut vars = Object::default();
     for v in &f.vars {
-        insert_segments(&mut vars, &split_path(&v.key), json_of(&v.value));
+        vars.insert(&split_path(&v.key), &v.value);
     }
     vars
 }
 
-fn entries<M: SerializeMap>(map: &mut M, extra: &Map<String, Json>) -> Result<(), M::Error> {
-    for (k, v) in extra {
+fn entries<M: SerializeMap>(map: &mut M, extra: &Object) -> Result<(), M::Error> {
+    for (k, v) in extra.iter() {
         map.serialize_entry(k, v)?;
     }
     Ok(())
@@ -335,7 +327,7 @@ fn opt<M: SerializeMap, V: Serialize>(
 /// position and its last value, as collecting them into a map would.
 struct Pairs<'a> {
     pairs: &'a [(String, String)],
-    extra: &'a Map<String, Json>,
+    extra: &'a Object<'a>,
 }
 
 impl Serialize for Pairs<'_> {
@@ -375,7 +367,7 @@ impl Serialize for Pairs<'_> {
 /// Typed items followed by the ones attributes pushed after them.
 struct Items<'a, I> {
     typed: I,
-    extra: &'a [Json],
+    extra: &'a [Node<'a>],
 }
 
 impl<I, V> Serialize for Items<'_, I>
@@ -397,7 +389,7 @@ where
 
 struct FrameDoc<'a> {
     frame: &'a Frame,
-    extras: Option<&'a FrameExtras>,
+    extras: Option<&'a FrameExtras<'a>>,
 }
 
 impl Serialize for FrameDoc<'_> {
@@ -426,7 +418,7 @@ impl Serialize for FrameDoc<'_> {
 
 struct Stacktrace<'a> {
     frames: &'a [Frame],
-    extras: Option<&'a ExceptionExtras>,
+    extras: Option<&'a ExceptionExtras<'a>>,
 }
 
 impl Serialize for Stacktrace<'_> {
@@ -450,7 +442,7 @@ impl Serialize for Stacktrace<'_> {
 
 struct ExceptionDoc<'a> {
     exception: &'a Exception,
-    extras: Option<&'a ExceptionExtras>,
+    extras: Option<&'a ExceptionExtras<'a>>,
 }
 
 impl Serialize for ExceptionDoc<'_> {
@@ -476,7 +468,7 @@ impl Serialize for ExceptionDoc<'_> {
 
 struct Exceptions<'a> {
     exceptions: &'a [Exception],
-    extras: &'a Extras,
+    extras: &'a Extras<'a>,
 }
 
 impl Serialize for Exceptions<'_> {
@@ -503,7 +495,7 @@ impl Serialize for Exceptions<'_> {
 struct Fields<'a, const N: usize> {
     fields: [(&'static str, &'a Option<String>); N],
     headers: Option<Pairs<'a>>,
-    extra: &'a Map<String, Json>,
+    extra: &'a Object<'a>,
 }
 
 impl<const N: usize> Serialize for Fields<'_, N> {
@@ -586,8 +578,8 @@ impl<T: Tail> Serialize for Document<'_, T> {
         }
         let keys = self.tail.keys();
         let mut written = 0u64;
-        for (k, v) in &extras.root {
-            match keys.iter().position(|key| key == k) {
+        for (k, v) in extras.root.iter() {
+            match keys.iter().position(|key| *key == k) {
                 Some(i) => {
                     map.serialize_key(k)?;
                     self.tail.value(i, &mut map)?;

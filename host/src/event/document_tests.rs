@@ -15,6 +15,16 @@ fn put(map: &mut Map<String, Json>, key: &str, v: &Option<String>) {
     }
 }
 
+fn json_of(value: &Value) -> Json {
+    match value {
+        Value::Text(s) => Json::String(s.clone()),
+        Value::Integer(i) => Json::from(*i),
+        Value::Number(n) => serde_json::Number::from_f64(*n).map_or(Json::Null, Json::Number),
+        Value::Boolean(b) => Json::Bool(*b),
+        Value::Null => Json::Null,
+    }
+}
+
 fn pairs_json(pairs: &[(String, String)]) -> Json {
     Json::Object(
         pairs
@@ -323,7 +333,10 @@ pub(crate) fn event(rng: &mut Rng) -> Event {
         lineno: rng.chance(50).then_some(3),
         colno: rng.chance(30).then_some(9),
         in_app: rng.chance(50).then_some(false),
-        vars: attributes(rng, 3),
+        vars: {
+            let max = if rng.chance(5) { 40 } else { 3 };
+            attributes(rng, max)
+        },
     };
     let exception = |rng: &mut Rng| Exception {
         type_: "E".into(),
@@ -358,7 +371,11 @@ pub(crate) fn event(rng: &mut Rng) -> Event {
         environment: rng.text(),
         server_name: rng.text(),
         transaction: rng.text(),
-        attributes: attributes(rng, 12),
+        attributes: {
+            // Now and then enough for objects past the size trees index at.
+            let max = if rng.chance(10) { 80 } else { 12 };
+            attributes(rng, max)
+        },
     }
 }
 
