@@ -67,12 +67,20 @@ fn push_escaped(out: &mut String, segment: &str) {
 /// Splits a flattened path into unescaped segments; a segment without
 /// escapes borrows from `path`.
 pub fn split_path(path: &str) -> Vec<Cow<'_, str>> {
-    let mut segments = Vec::with_capacity(path.bytes().filter(|b| *b == b'.').count() + 1);
+    let mut segments = Vec::new();
+    split_path_into(path, &mut segments);
+    segments
+}
+
+/// [`split_path`] into `segments`, which is cleared first: a caller that
+/// splits many paths reuses one vector.
+pub fn split_path_into<'a>(path: &'a str, segments: &mut Vec<Cow<'a, str>>) {
+    segments.clear();
     let mut rest = path;
     loop {
         let Some(at) = rest.bytes().position(|b| b == b'.' || b == b'\\') else {
             segments.push(Cow::Borrowed(rest));
-            return segments;
+            return;
         };
         if rest.as_bytes()[at] == b'.' {
             segments.push(Cow::Borrowed(&rest[..at]));
@@ -96,7 +104,7 @@ pub fn split_path(path: &str) -> Vec<Cow<'_, str>> {
         segments.push(Cow::Owned(segment));
         match after_dot {
             Some(after) => rest = after,
-            None => return segments,
+            None => return,
         }
     }
 }

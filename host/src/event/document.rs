@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::tree::{Node, Object, insert_in_array};
-use super::{format_timestamp, level_name, split_path};
+use super::{format_timestamp, level_name, split_path_into};
 use crate::runtime::bindings::faultline::plugin::types::{Event, Exception, Frame, Value};
 
 /// Keys a caller writes at the root after the event's own (`classification`,
@@ -55,8 +55,10 @@ impl<'a, T: Tail> Document<'a, T> {
     /// The document of `event` followed by `tail`'s keys.
     pub fn with_tail(event: &'a Event, tail: T) -> Self {
         let mut extras = Extras::default();
+        let mut segments = Vec::new();
         for attribute in &event.attributes {
-            extras.place(event, &split_path(&attribute.key), &attribute.value);
+            split_path_into(&attribute.key, &mut segments);
+            extras.place(event, &segments, &attribute.value);
         }
         Document {
             event,
@@ -299,8 +301,10 @@ impl Serialize for VarsTree<'_> {
 /// A frame's flattened variables as a tree.
 fn vars_tree(f: &Frame) -> Object<'_> {
     let mut vars = Object::default();
+    let mut segments = Vec::new();
     for v in &f.vars {
-        vars.insert(&split_path(&v.key), &v.value);
+        split_path_into(&v.key, &mut segments);
+        vars.insert(&segments, &v.value);
     }
     vars
 }
