@@ -4,7 +4,7 @@
 
 use faultline_sdk::{
     Attribute, Enricher, Enrichment, Event, EventParts, HostTables, LogLevel, LookupError,
-    PluginError, Row, Tables, Value,
+    PluginError, Remembered, Row, Tables, Value,
 };
 use serde::Deserialize;
 
@@ -119,7 +119,7 @@ impl Default for Config {
 }
 
 /// The context enricher, generic over where tables come from.
-pub struct Context<T: Tables = HostTables> {
+pub struct Context<T: Tables = Remembered<HostTables>> {
     config: Config,
     tables: T,
 }
@@ -247,7 +247,7 @@ fn escape(segment: &str) -> String {
     segment.replace('\\', "\\\\").replace('.', "\\.")
 }
 
-impl Enricher for Context<HostTables> {
+impl Enricher for Context<Remembered<HostTables>> {
     type Config = Config;
     const DESCRIPTION: &'static str =
         "adds owning team, business unit, tier and customer segment from operator tables";
@@ -264,7 +264,7 @@ impl Enricher for Context<HostTables> {
             LogLevel::Debug,
             &format!("enricher-context configured with tables {tables:?}"),
         );
-        Context::with_tables(config, HostTables)
+        Context::with_tables(config, Remembered::new(HostTables))
     }
 
     fn enrich(&mut self, event: &Event) -> Result<Enrichment, PluginError> {
@@ -272,7 +272,7 @@ impl Enricher for Context<HostTables> {
     }
 }
 
-faultline_sdk::export_enricher!(Context<HostTables>);
+faultline_sdk::export_enricher!(Context<Remembered<HostTables>>);
 
 #[cfg(test)]
 mod tests {

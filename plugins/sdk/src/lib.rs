@@ -38,7 +38,7 @@ mod tables;
 pub use apply::{apply_edit, apply_enrichment};
 pub use fields::{FieldKind, StringField, visit_strings};
 pub use recent::Recent;
-pub use tables::{HostTables, MemoryTables, Row, Tables};
+pub use tables::{HostTables, MemoryTables, Remembered, Row, Tables};
 
 /// Generated bindings, one module per plugin world. Plugin code should not need
 /// them: the traits and macros of this crate wrap them.

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 /// them are forgotten at once. Forgetting everything is crude but cheap, and
 /// a stream's recurring texts are relearned within an event or two.
 pub struct Recent<V> {
-    outcomes: HashMap<Box<str>, V>,
+    /// Each outcome with the bytes counted for it.
+    outcomes: HashMap<Box<str>, (V, usize)>,
     bytes: usize,
     max_text: usize,
     max_bytes: usize,
@@ -38,22 +39,28 @@ impl<V> Recent<V> {
 
     /// The outcome remembered for `text`, if any.
     pub fn get(&self, text: &str) -> Option<&V> {
-        self.outcomes.get(text)
+        self.outcomes.get(text).map(|(outcome, _)| outcome)
     }
 
     /// Remembers `outcome` for `text`, unless `text` is too long to keep.
     pub fn insert(&mut self, text: &str, outcome: V) {
+        self.insert_owning(text, outcome, 0);
+    }
+
+    /// [`Recent::insert`] for an outcome that owns `heap` bytes besides its
+    /// inline size (a row's strings, say), counted against `max_bytes` too.
+    pub fn insert_owning(&mut self, text: &str, outcome: V, heap: usize) {
         if text.len() > self.max_text {
             return;
         }
-        let size = text.len() + std::mem::size_of::<V>() + Self::ENTRY;
+        let size = text.len() + std::mem::size_of::<V>() + heap + Self::ENTRY;
         if self.bytes + size > self.max_bytes {
             self.outcomes.clear();
             self.bytes = 0;
         }
         self.bytes += size;
-        if self.outcomes.insert(text.into(), outcome).is_some() {
-            self.bytes -= size;
+        if let Some((_, counted)) = self.outcomes.insert(text.into(), (outcome, size)) {
+            self.bytes -= counted;
         }
     }
 
@@ -114,6 +121,10 @@ mod tests {
         let bytes = recent.bytes();
         recent.insert("text", 2);
         assert_eq!(recent.get("text"), Some(&2));
+        assert_eq!(recent.bytes(), bytes);
+        recent.insert_owning("text", 3, 100);
+        assert_eq!(recent.bytes(), bytes + 100);
+        recent.insert("text", 4);
         assert_eq!(recent.bytes(), bytes);
         recent.clear();
         assert!(recent.is_empty() && recent.bytes() == 0);
