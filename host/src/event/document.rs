@@ -5,9 +5,9 @@
 //! [`Object::insert`]: typed fields win, a segment that does
 //! not exist yet is added after the typed keys of its object (or pushed after
 //! the typed items of its array when it is the next index), anything else is
-//! ignored. Only what attributes add is built as JSON values ([`Extras`]); the
-//! typed fields are written from the event as they are, and what attributes add
-//! is a [`tree`](super::tree) that borrows their keys and values.
+//! ignored. Only what attributes add is built ([`Extras`]), as a
+//! [`tree`](super::tree) that borrows their keys and values; the typed fields
+//! are written from the event as they are.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
