@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fmt::Write;
 
 use crate::{LookupError, Recent};
 
@@ -97,9 +98,7 @@ impl<T: Tables> Tables for Remembered<T> {
         let mut text = self.text.borrow_mut();
         text.clear();
         // The table's length first: no two table and key pairs read alike.
-        text.push_str(&table.len().to_string());
-        text.push(':');
-        text.push_str(table);
+        let _ = write!(text, "{}:{table}", table.len());
         text.push_str(key);
         if let Some(answer) = self.answers.borrow().get(&text) {
             return answer.clone();
@@ -141,7 +140,7 @@ mod tests {
             ("services", "checkout"),
             ("services", "web"),
             ("nope", "checkout"),
-            // Reads like the first pair run together; must not be confused.
+            // These two run together read alike; the key tells them apart.
             ("services1", ""),
             ("services", "1"),
         ];
