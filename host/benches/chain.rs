@@ -202,8 +202,17 @@ fn compare(a: &str, b: &str, stage_config: Option<&str>, events: &[host::Event],
     // The built-in chain's (empty) tables, granted to both, for enrichers.
     let tables = "[tables.services]\nkey = \"service\"\nrows = []\n\
         [tables.customers]\nkey = \"user_id\"\nrows = []\n";
+    // A relative path is taken from the workspace root when it is not
+    // found from here (cargo runs benches in the package's directory).
     let plugin = |name: &str, path: &str| {
-        format!("[plugins.{name}]\npath = {path:?}\ntables = [\"services\", \"customers\"]\n")
+        let mut path = std::path::PathBuf::from(path);
+        if !path.exists() {
+            path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(path);
+        }
+        let path = toml::Value::String(path.display().to_string());
+        format!("[plugins.{name}]\npath = {path}\ntables = [\"services\", \"customers\"]\n")
     };
     let text = format!(
         "{tables}{}{}{}{}",
