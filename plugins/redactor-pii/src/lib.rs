@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use aho_corasick::AhoCorasick;
 use detectors::{Detectors, Finding, Kind};
-use faultline_sdk::{Edit, Event, FieldKind, PluginError, Redaction, Redactor, StringField};
+use faultline_sdk::{
+    Edit, Event, FieldKind, PluginError, Recent, Redaction, Redactor, StringField,
+};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -151,6 +153,9 @@ pub struct Pii {
     findings: Vec<Finding>,
     /// Scratch space for the normalized key of the field being checked.
     key: String,
+    /// Whether recently seen field names are sensitive: an event's keys
+    /// (tags, headers, attribute names) recur on every event of a service.
+    keys_seen: Recent<bool>,
 }
 
 impl Pii {
@@ -162,8 +167,13 @@ impl Pii {
         if key.is_empty() {
             return false;
         }
+        if let Some(&sensitive) = self.keys_seen.get(key) {
+            return sensitive;
+        }
         normalize_key_into(key, &mut self.key);
-        !self.safe.contains(&self.key) && self.sensitive.matches(&self.key)
+        let sensitive = !self.safe.contains(&self.key) && self.sensitive.matches(&self.key);
+        self.keys_seen.insert(key, sensitive);
+        sensitive
     }
 
     fn replacement(&self, kind: Kind, original: &str) -> String {
@@ -285,6 +295,7 @@ impl Redactor for Pii {
             safe: config.safe_keys.iter().map(|k| normalize_key(k)).collect(),
             findings: Vec::new(),
             key: String::new(),
+            keys_seen: Recent::new(256, 64 << 10),
         })
     }
 

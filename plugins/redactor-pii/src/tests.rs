@@ -197,22 +197,28 @@ fn sensitive_keys_scrub_whole_values_everywhere() {
         key: "extra.order_id".into(),
         value: Value::Text("ORD-1".into()),
     });
-    let edits = Pii::new(Config::default()).unwrap().redact(&event).unwrap();
-    let paths: Vec<&str> = edits.iter().map(|e| e.path.as_str()).collect();
-    assert_eq!(
-        paths,
-        vec![
-            "exception.values.0.value",
-            "exception.values.0.stacktrace.frames.0.vars.password",
-            "tags.session_id",
-            "user.email",
-            "user.ip_address",
-            "request.url",
-            "request.cookies",
-            "request.headers.Authorization",
-            "extra.api_key",
-        ]
-    );
+    // Twice with one instance: the second time, whether each field name is
+    // sensitive is remembered.
+    let mut pii = Pii::new(Config::default()).unwrap();
+    for pass in 0..2 {
+        let edits = pii.redact(&event).unwrap();
+        let paths: Vec<&str> = edits.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "exception.values.0.value",
+                "exception.values.0.stacktrace.frames.0.vars.password",
+                "tags.session_id",
+                "user.email",
+                "user.ip_address",
+                "request.url",
+                "request.cookies",
+                "request.headers.Authorization",
+                "extra.api_key",
+            ],
+            "pass {pass}"
+        );
+    }
 }
 
 /// The detectors as one alternation regex with a group per pattern, scanned
