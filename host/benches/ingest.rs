@@ -105,6 +105,15 @@ impl Scrape {
             .collect()
     }
 
+    /// Mean of one series of histogram `name` (`labels` as written, e.g.
+    /// `{phase="queued"}`) between `earlier` and now.
+    fn mean(&self, earlier: &Scrape, name: &str, labels: &str) -> f64 {
+        let delta = |series: String| {
+            self.0.get(&series).unwrap_or(&0.0) - earlier.0.get(&series).unwrap_or(&0.0)
+        };
+        delta(format!("{name}_sum{labels}")) / delta(format!("{name}_count{labels}")).max(1.0)
+    }
+
     /// What the server reports for the phase since `earlier`: the chain's time
     /// per event (its stages' mean times added up), writes per fsync, and the
     /// mean fsync time.
@@ -321,6 +330,8 @@ fn main() {
     // `--rate R` sends at R requests/s instead, to compare builds at one load.
     let target = bench_arg("--rate", single_rate / 2.0);
     let per_client = target / clients as f64;
+    let mut observer = Conn::open(&addr);
+    let before_open = Scrape::take(&mut observer);
     let lat_start = Instant::now();
     let lat_deadline = lat_start + Duration::from_secs_f64(seconds);
     let handles: Vec<_> = (0..clients)
@@ -354,6 +365,8 @@ fn main() {
         .flat_map(|h| h.join().unwrap())
         .collect();
     let achieved = latencies.len() as f64 / lat_start.elapsed().as_secs_f64();
+    let after_open = Scrape::take(&mut observer);
+    drop(observer);
     latencies.sort_by(f64::total_cmp);
 
     // 3. The disk's own fdatasync latency, beside the data directory.
@@ -428,6 +441,19 @@ fn main() {
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
         latencies.len()
+    );
+    // Where the mean acknowledgement goes, from the server's own histograms;
+    // the rest is reading the request, the hand-offs back and the reply.
+    let phase = |name: &str| {
+        let labels = format!("{{phase=\"{name}\"}}");
+        after_open.mean(&before_open, "faultline_event_phase_seconds", &labels) * 1e3
+    };
+    let (queued, processing, storing) = (phase("queued"), phase("processing"), phase("storing"));
+    let mean = latencies.iter().sum::<f64>() / latencies.len().max(1) as f64;
+    println!(
+        "  mean {mean:.2} ms: queued {queued:.2}, chain and document {processing:.2}, \
+         write until durable {storing:.2}, the rest {:.2} (HTTP, hand-offs)",
+        mean - queued - processing - storing
     );
     println!();
     println!(

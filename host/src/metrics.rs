@@ -77,6 +77,8 @@ pub struct Metrics {
     stage_failures: Mutex<BTreeMap<(String, &'static str), u64>>,
     fsync_batch: Mutex<Histogram>,
     fsync_latency: Mutex<Histogram>,
+    /// Per phase of an event's way to its acknowledgement.
+    event_phases: Mutex<BTreeMap<&'static str, Histogram>>,
 }
 
 impl Metrics {
@@ -114,6 +116,16 @@ impl Metrics {
                 .entry((plugin.to_string(), kind))
                 .or_default() += 1;
         }
+    }
+
+    /// An event spent `micros` in `phase` on its way to being acknowledged:
+    /// `queued` (waiting for a worker), `processing` (its chain and
+    /// document) or `storing` (from the write until it is durable).
+    pub fn event_phase(&self, phase: &'static str, micros: u64) {
+        (self.event_phases.lock().expect("metrics"))
+            .entry(phase)
+            .or_default()
+            .observe(&LATENCY_BUCKETS_US, micros);
     }
 
     /// A group commit wrote `batch` entries with one fsync taking `micros`.
@@ -200,6 +212,16 @@ impl Metrics {
             &LATENCY_BUCKETS_US,
             1e6,
         );
+        out.push_str("# HELP faultline_event_phase_seconds Time an event spent waiting for a worker (queued), in its chain and document (processing), and from its write until durable (storing).\n# TYPE faultline_event_phase_seconds histogram\n");
+        for (phase, h) in self.event_phases.lock().expect("metrics").iter() {
+            h.render(
+                &mut out,
+                "faultline_event_phase_seconds",
+                &format!("phase=\"{phase}\""),
+                &LATENCY_BUCKETS_US,
+                1e6,
+            );
+        }
         out
     }
 }
@@ -233,5 +255,20 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("faultline_queue_depth 2"));
+        m.event_phase("queued", 30);
+        m.event_phase("storing", 700);
+        m.event_phase("storing", 20_000);
+        let text = m.render(0);
+        assert!(
+            text.contains(
+                "faultline_event_phase_seconds_bucket{phase=\"queued\",le=\"0.00005\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("faultline_event_phase_seconds_bucket{phase=\"storing\",le=\"0.001\"} 1")
+        );
+        assert!(text.contains("faultline_event_phase_seconds_count{phase=\"storing\"} 2"));
+        assert!(text.contains("faultline_event_phase_seconds_sum{phase=\"storing\"} 0.0207"));
     }
 }

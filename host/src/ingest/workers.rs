@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use tokio::sync::oneshot;
@@ -41,6 +42,8 @@ struct Job {
     project: String,
     event: Event,
     reply: oneshot::Sender<Outcome>,
+    /// When it was queued.
+    queued: Instant,
 }
 
 /// The chains of one loaded config and the rules that pick between them.
@@ -74,7 +77,9 @@ fn store(
     reply: oneshot::Sender<Outcome>,
 ) {
     let metrics = metrics.clone();
+    let handed = Instant::now();
     let ack = Box::new(move |result: Result<Applied, String>| {
+        metrics.event_phase("storing", micros(handed));
         let (outcome, name) = match result {
             Ok(Applied::Stored { issue }) => (
                 Outcome::Stored {
@@ -99,6 +104,10 @@ fn store(
         // with it, which the waiting request reads as a failure.
         tracing::warn!("storage refused a write: {e}");
     }
+}
+
+fn micros(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 fn record_stages(metrics: &Metrics, chain: &str, provenance: &[StageRecord]) {
@@ -154,6 +163,8 @@ fn work(
 ) {
     let mut local = Local::load(&current);
     for job in jobs {
+        let picked = Instant::now();
+        metrics.event_phase("queued", micros(job.queued));
         if current.serial.load(Ordering::Acquire) != local.serial {
             local = Local::load(&current);
         }
@@ -164,6 +175,7 @@ fn work(
             Disposition::Processed(p) => {
                 record_stages(&metrics, chain.name(), &p.provenance);
                 let entry = output::stored(&p, &project);
+                metrics.event_phase("processing", micros(picked));
                 store(storage.as_ref(), &metrics, project, entry, id, job.reply);
             }
             Disposition::Dropped {
@@ -256,6 +268,7 @@ impl Workers {
             project: project.to_string(),
             event,
             reply,
+            queued: Instant::now(),
         };
         match self.jobs.as_ref()?.try_send(job) {
             Ok(()) => Some(rx),
