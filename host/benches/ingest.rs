@@ -87,7 +87,11 @@ impl Scrape {
                 .lines()
                 .filter(|l| !l.starts_with('#'))
                 .filter_map(|l| l.rsplit_once(' '))
-                .filter(|(series, _)| series.contains("_sum") || series.contains("_count"))
+                .filter(|(series, _)| {
+                    ["_sum", "_count", "_bucket"]
+                        .iter()
+                        .any(|s| series.contains(s))
+                })
                 .map(|(series, v)| (series.to_string(), v.parse().unwrap_or(0.0)))
                 .collect(),
         )
@@ -114,10 +118,36 @@ impl Scrape {
         delta(format!("{name}_sum{labels}")) / delta(format!("{name}_count{labels}")).max(1.0)
     }
 
+    /// The upper bound of the bucket of histogram series `name{labels}` in
+    /// which quantile `q` of what it observed since `earlier` falls, in
+    /// seconds (the buckets are coarse: 1, 2.5, 5, 10 ms, …).
+    fn quantile_bound(&self, earlier: &Scrape, name: &str, labels: &str, q: f64) -> f64 {
+        let prefix = format!("{name}_bucket{{{labels}le=\"");
+        let mut buckets: Vec<(f64, f64)> = self
+            .0
+            .iter()
+            .filter_map(|(series, v)| {
+                let bound = series.strip_prefix(&prefix)?.strip_suffix("\"}")?;
+                let bound = if bound == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    bound.parse().ok()?
+                };
+                Some((bound, v - earlier.0.get(series).unwrap_or(&0.0)))
+            })
+            .collect();
+        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let total = buckets.last().map_or(0.0, |b| b.1);
+        buckets
+            .iter()
+            .find(|(_, n)| *n >= q * total)
+            .map_or(f64::NAN, |b| b.0)
+    }
+
     /// What the server reports for the phase since `earlier`: the chain's time
-    /// per event (its stages' mean times added up), writes per fsync, and the
-    /// mean fsync time.
-    fn phase(&self, earlier: &Scrape) -> (f64, f64, f64) {
+    /// per event (its stages' mean times added up), writes per fsync, the
+    /// mean fsync time, writes per sled transaction, and its mean time.
+    fn phase(&self, earlier: &Scrape) -> (f64, f64, f64, f64, f64) {
         let chain = self
             .means(earlier, "faultline_stage_duration_seconds")
             .iter()
@@ -125,7 +155,9 @@ impl Scrape {
             * 1e6;
         let batch = self.means(earlier, "faultline_commit_batch_size")[0];
         let fsync = self.means(earlier, "faultline_commit_fsync_seconds")[0] * 1e3;
-        (chain, batch, fsync)
+        let applied = self.mean(earlier, "faultline_apply_batch_size", "");
+        let apply = self.mean(earlier, "faultline_apply_seconds", "") * 1e3;
+        (chain, batch, fsync, applied, apply)
     }
 }
 
@@ -418,6 +450,14 @@ fn main() {
         "  log fsync, ms (mean)                {:>10.2}  {:>14.2}",
         in_batches.2, one_by_one.2
     );
+    println!(
+        "  writes per sled transaction         {:>10.1}  {:>14.1}",
+        in_batches.3, one_by_one.3
+    );
+    println!(
+        "  sled transaction, ms (mean)         {:>10.2}  {:>14.2}",
+        in_batches.4, one_by_one.4
+    );
     let cpu_batched = batched.1.per_event(&before.1, acked);
     let cpu_single = single.1.per_event(&batched.1, single_acked);
     if before.1.server > 0.0 {
@@ -449,11 +489,29 @@ fn main() {
         after_open.mean(&before_open, "faultline_event_phase_seconds", &labels) * 1e3
     };
     let (queued, processing, storing) = (phase("queued"), phase("processing"), phase("storing"));
+    let p99 = |name: &str| {
+        let labels = format!("phase=\"{name}\",");
+        after_open.quantile_bound(&before_open, "faultline_event_phase_seconds", &labels, 0.99)
+            * 1e3
+    };
     let mean = latencies.iter().sum::<f64>() / latencies.len().max(1) as f64;
     println!(
         "  mean {mean:.2} ms: queued {queued:.2}, chain and document {processing:.2}, \
          write until durable {storing:.2}, the rest {:.2} (HTTP, hand-offs)",
         mean - queued - processing - storing
+    );
+    println!(
+        "  p99 at most (histogram buckets): queued {}, chain and document {}, write until durable {} ms",
+        p99("queued"),
+        p99("processing"),
+        p99("storing")
+    );
+    println!(
+        "  the log's fsync {:.2} ms for {:.1} writes; sled's apply {:.2} ms for {:.1} writes (means)",
+        after_open.mean(&before_open, "faultline_commit_fsync_seconds", "") * 1e3,
+        after_open.mean(&before_open, "faultline_commit_batch_size", ""),
+        after_open.mean(&before_open, "faultline_apply_seconds", "") * 1e3,
+        after_open.mean(&before_open, "faultline_apply_batch_size", ""),
     );
     println!();
     println!(

@@ -57,6 +57,31 @@ impl Histogram {
     }
 }
 
+/// Batches of writes: how many each took, and how long.
+#[derive(Debug, Default)]
+struct Batches {
+    sizes: Histogram,
+    latency: Histogram,
+}
+
+impl Batches {
+    fn observe(&mut self, batch: u64, micros: u64) {
+        self.sizes.observe(&BATCH_BUCKETS, batch);
+        self.latency.observe(&LATENCY_BUCKETS_US, micros);
+    }
+
+    /// Both histograms, as `sizes` and `latency` (name, help).
+    fn render(&self, out: &mut String, sizes: (&str, &str), latency: (&str, &str)) {
+        for ((name, help), h, bounds, divisor) in [
+            (sizes, &self.sizes, &BATCH_BUCKETS[..], 1.0),
+            (latency, &self.latency, &LATENCY_BUCKETS_US[..], 1e6),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+            h.render(out, name, "", bounds, divisor);
+        }
+    }
+}
+
 /// The value under `key`, created on first use; allocates only then, so the
 /// per-event counters do not allocate.
 fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
@@ -75,8 +100,10 @@ pub struct Metrics {
     rejected_busy: AtomicU64,
     stage_latency: Mutex<BTreeMap<String, BTreeMap<String, Histogram>>>,
     stage_failures: Mutex<BTreeMap<(String, &'static str), u64>>,
-    fsync_batch: Mutex<Histogram>,
-    fsync_latency: Mutex<Histogram>,
+    /// The log's group commits.
+    commits: Mutex<Batches>,
+    /// sled's transactions.
+    applies: Mutex<Batches>,
     /// Per phase of an event's way to its acknowledgement.
     event_phases: Mutex<BTreeMap<&'static str, Histogram>>,
 }
@@ -130,14 +157,12 @@ impl Metrics {
 
     /// A group commit wrote `batch` entries with one fsync taking `micros`.
     pub fn commit(&self, batch: u64, micros: u64) {
-        self.fsync_batch
-            .lock()
-            .expect("metrics")
-            .observe(&BATCH_BUCKETS, batch);
-        self.fsync_latency
-            .lock()
-            .expect("metrics")
-            .observe(&LATENCY_BUCKETS_US, micros);
+        (self.commits.lock().expect("metrics")).observe(batch, micros);
+    }
+
+    /// One sled transaction applied `batch` logged writes in `micros`.
+    pub fn apply(&self, batch: u64, micros: u64) {
+        (self.applies.lock().expect("metrics")).observe(batch, micros);
     }
 
     /// The Prometheus text exposition, with the current queue depth.
@@ -196,21 +221,27 @@ impl Metrics {
                 "faultline_stage_failures_total{{plugin=\"{plugin}\",kind=\"{kind}\"}} {n}"
             );
         }
-        out.push_str("# HELP faultline_commit_batch_size Writes made durable by one fsync.\n# TYPE faultline_commit_batch_size histogram\n");
-        self.fsync_batch.lock().expect("metrics").render(
+        self.commits.lock().expect("metrics").render(
             &mut out,
-            "faultline_commit_batch_size",
-            "",
-            &BATCH_BUCKETS,
-            1.0,
+            (
+                "faultline_commit_batch_size",
+                "Writes made durable by one fsync.",
+            ),
+            (
+                "faultline_commit_fsync_seconds",
+                "Time of each write-ahead log fsync.",
+            ),
         );
-        out.push_str("# HELP faultline_commit_fsync_seconds Time of each write-ahead log fsync.\n# TYPE faultline_commit_fsync_seconds histogram\n");
-        self.fsync_latency.lock().expect("metrics").render(
+        self.applies.lock().expect("metrics").render(
             &mut out,
-            "faultline_commit_fsync_seconds",
-            "",
-            &LATENCY_BUCKETS_US,
-            1e6,
+            (
+                "faultline_apply_batch_size",
+                "Logged writes applied to the database by one transaction.",
+            ),
+            (
+                "faultline_apply_seconds",
+                "Time of each transaction applying logged writes to the database.",
+            ),
         );
         out.push_str("# HELP faultline_event_phase_seconds Time an event spent waiting for a worker (queued), in its chain and document (processing), and from its write until durable (storing).\n# TYPE faultline_event_phase_seconds histogram\n");
         for (phase, h) in self.event_phases.lock().expect("metrics").iter() {
@@ -255,6 +286,12 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("faultline_queue_depth 2"));
+        m.apply(40, 3_000);
+        let text = m.render(0);
+        assert!(text.contains("faultline_apply_batch_size_bucket{le=\"10\"} 0"));
+        assert!(text.contains("faultline_apply_batch_size_bucket{le=\"50\"} 1"));
+        assert!(text.contains("faultline_apply_seconds_bucket{le=\"0.0025\"} 0"));
+        assert!(text.contains("faultline_apply_seconds_sum 0.003"), "{text}");
         m.event_phase("queued", 30);
         m.event_phase("storing", 700);
         m.event_phase("storing", 20_000);

@@ -721,7 +721,7 @@ impl Unapplied {
     /// Applies every job in one sled transaction and answers those not
     /// acknowledged yet. `false` when sled failed: the writer then refuses
     /// writes (the log holds them; they are applied at the next start).
-    fn apply(&mut self, trees: &Trees, visibility: &Visibility) -> bool {
+    fn apply(&mut self, trees: &Trees, visibility: &Visibility, metrics: &Metrics) -> bool {
         let jobs = std::mem::take(&mut self.jobs);
         let foreseen = std::mem::take(&mut self.foreseen);
         self.ids.clear();
@@ -732,7 +732,9 @@ impl Unapplied {
         }
         let items: Vec<(&Entry, Option<Location>)> =
             jobs.iter().map(|j| (&j.entry, j.location)).collect();
+        let start = std::time::Instant::now();
         let applied = trees.apply_batch(first, &items);
+        metrics.apply(items.len() as u64, start.elapsed().as_micros() as u64);
         drop(items);
         match applied {
             Ok(outcomes) => {
@@ -896,7 +898,7 @@ fn writer_loop(writer: Writer, rx: Receiver<Job>) {
             if let Err(e) = wal.sync() {
                 tracing::error!(path = %wal_path.display(), "write-ahead log failed; refusing writes: {e}");
                 // What is already durable still goes to sled.
-                unapplied.apply(&trees, &visibility);
+                unapplied.apply(&trees, &visibility, &metrics);
                 for job in batch {
                     if let Some(ack) = job.ack {
                         ack(Err(format!("write-ahead log failed: {e}")));
@@ -924,7 +926,7 @@ fn writer_loop(writer: Writer, rx: Receiver<Job>) {
                 continue;
             }
         }
-        if !unapplied.apply(&trees, &visibility) {
+        if !unapplied.apply(&trees, &visibility, &metrics) {
             return;
         }
         if wal.size() > checkpoint_bytes {
