@@ -154,7 +154,7 @@ pub struct Finding {
 /// `:` or `=`, white space, ...), and most strings in an event (function and
 /// module names, file names, plain words) have none that an enabled detector
 /// needs, so the regex never runs on them.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Shape {
     len: usize,
     digits: usize,
@@ -600,5 +600,47 @@ mod gate_tests {
             admitted > 10_000 && refused > 10_000,
             "{admitted} / {refused}"
         );
+    }
+    /// The one-pass shape is what its fields say of the value's characters.
+    #[test]
+    fn a_shape_is_what_its_fields_say() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        // Every ASCII character, and some beyond.
+        let alphabet: Vec<char> = (0u8..128)
+            .map(char::from)
+            .chain(['é', 'K', '\u{a0}', '\u{2028}', '€', '𝔸'])
+            .collect();
+        for i in 0..20_000 {
+            let len = next(if i % 10 == 0 { 300 } else { 40 }) as usize;
+            let mut value: String = (0..len)
+                .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                .collect();
+            if next(4) == 0 {
+                let at = next(len as u64 + 1) as usize;
+                let at = value.char_indices().nth(at).map_or(value.len(), |(i, _)| i);
+                value.insert_str(at, "eyJ");
+            }
+            let count = |f: fn(char) -> bool| value.chars().filter(|c| f(*c)).count();
+            let any = |f: fn(char) -> bool| value.chars().any(f);
+            let expected = Shape {
+                len: value.len(),
+                digits: count(|c| c.is_ascii_digit()),
+                colons: count(|c| c == ':'),
+                dashes: count(|c| c == '-'),
+                at: any(|c| c == '@'),
+                equals: any(|c| c == '='),
+                space: any(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')),
+                key_mark: any(|c| c.is_ascii_uppercase() || c == '_' || c == '-'),
+                jwt_start: value.contains("eyJ"),
+                non_ascii: !value.is_ascii(),
+            };
+            assert_eq!(Shape::of(&value), expected, "{value:?}");
+        }
     }
 }
