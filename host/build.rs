@@ -14,7 +14,7 @@ const PLUGINS: &[&str] = &[
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
-    for dir in ["plugins/sdk", "wit", "Cargo.lock"] {
+    for dir in ["plugins/sdk", "wit", "Cargo.lock", ".cargo/config.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     for p in PLUGINS {
