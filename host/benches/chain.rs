@@ -28,7 +28,7 @@ use faultline::runtime::{Instance, Plugin, Runtime, RuntimeOptions, load};
 use faultline_sdk as sdk;
 use faultline_sdk::{Classifier, Redactor};
 use faultline_testkit::corpus::{Rng, labelled, score, sized_event, with_frame_context};
-use faultline_testkit::{bench_arg, bench_text_arg};
+use faultline_testkit::{bench_arg, bench_plugin_path, bench_text_arg};
 
 fn value(v: &host::Value) -> sdk::Value {
     match v {
@@ -202,16 +202,8 @@ fn compare(a: &str, b: &str, stage_config: Option<&str>, events: &[host::Event],
     // The built-in chain's (empty) tables, granted to both, for enrichers.
     let tables = "[tables.services]\nkey = \"service\"\nrows = []\n\
         [tables.customers]\nkey = \"user_id\"\nrows = []\n";
-    // A relative path is taken from the workspace root when it is not
-    // found from here (cargo runs benches in the package's directory).
     let plugin = |name: &str, path: &str| {
-        let mut path = std::path::PathBuf::from(path);
-        if !path.exists() {
-            path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join(path);
-        }
-        let path = toml::Value::String(path.display().to_string());
+        let path = bench_plugin_path(path);
         format!("[plugins.{name}]\npath = {path}\ntables = [\"services\", \"customers\"]\n")
     };
     let text = format!(

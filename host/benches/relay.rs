@@ -2,7 +2,7 @@
 //! scrubber on the same labelled corpus, in the same run. Prints figures,
 //! asserts nothing.
 //!
-//! `cargo bench -p faultline --bench relay [-- --seconds S]`
+//! `cargo bench -p faultline --bench relay [-- --seconds S] [--redactor PATH]`
 //!
 //! Installs the `sentry-relay` package from PyPI (Relay's Rust core behind a
 //! Python FFI) when it is missing, and runs `scripts/relay_scrub.py`, which
@@ -17,7 +17,7 @@ use faultline::Pipeline;
 use faultline::chain::{Disposition, output};
 use faultline::config::Config;
 use faultline_testkit::corpus::{Labelled, labelled, score};
-use faultline_testkit::{bench_arg, repo};
+use faultline_testkit::{bench_arg, bench_plugin_path, bench_text_arg, repo};
 
 const RELAY: &str = "sentry-relay==0.10.1";
 
@@ -77,12 +77,17 @@ fn main() {
     // faultline: text in, text out, as `faultline process` does it (and as
     // Relay's `pii_strip_event` takes and returns JSON text): parse, run the
     // redactor stage, serialize the result.
+    // `--redactor PATH`: another build of a redactor than the built-in one.
+    let plugin = match bench_text_arg("--redactor") {
+        Some(path) => format!("path = {}", bench_plugin_path(&path)),
+        None => "builtin = \"redactor-pii\"".to_string(),
+    };
     let config = Config::parse(
-        "[plugins.pii]\nbuiltin = \"redactor-pii\"\n[[chains.default.stages]]\nplugin = \"pii\"\n",
+        &format!("[plugins.pii]\n{plugin}\n[[chains.default.stages]]\nplugin = \"pii\"\n"),
         "pii.toml",
         std::path::Path::new("."),
     )
-    .unwrap();
+    .unwrap_or_else(|e| panic!("{e}"));
     let mut pipeline = Pipeline::build(&config).unwrap();
     let chain = pipeline.chains.get_mut("default").unwrap();
     let mut run = |text: &str| -> String {

@@ -194,3 +194,14 @@ pub fn bench_text_arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1))
         .cloned()
 }
+
+/// A plugin file named on a bench's command line, as a TOML string: a
+/// relative path is taken from the repository root when it is not found
+/// from here (cargo runs benches in the package's directory).
+pub fn bench_plugin_path(path: &str) -> toml::Value {
+    let mut found = PathBuf::from(path);
+    if !found.exists() {
+        found = repo().join(path);
+    }
+    toml::Value::String(found.display().to_string())
+}
