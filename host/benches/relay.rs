@@ -137,6 +137,9 @@ fn main() {
         corpus.iter().map(|c| c.pii.len()).sum::<usize>(),
         corpus.iter().map(|c| c.keep.len()).sum::<usize>()
     );
+    if let Some(path) = bench_text_arg("--redactor") {
+        println!("  (redactor-pii below is the build at {path})");
+    }
     report("redactor-pii", &corpus, &ours, our_rate);
     report("Relay", &corpus, &relay, relay_rate);
     println!(

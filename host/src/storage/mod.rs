@@ -734,10 +734,11 @@ impl Unapplied {
             jobs.iter().map(|j| (&j.entry, j.location)).collect();
         let start = std::time::Instant::now();
         let applied = trees.apply_batch(first, &items);
-        metrics.apply(items.len() as u64, start.elapsed().as_micros() as u64);
+        let micros = start.elapsed().as_micros() as u64;
         drop(items);
         match applied {
             Ok(outcomes) => {
+                metrics.apply(jobs.len() as u64, micros);
                 visibility.applied(self.first_seq - 1);
                 for ((job, outcome), early) in jobs.into_iter().zip(outcomes).zip(foreseen) {
                     match job.ack {
