@@ -545,18 +545,22 @@ fn token_like(s: &str) -> bool {
 mod gate_tests {
     use super::{Gate, Kind, Shape};
 
+    /// Numbers below `n`, from a xorshift generator seeded with `state`.
+    fn numbers(mut state: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        }
+    }
+
     /// The folded thresholds admit exactly what the enabled kinds' own
     /// conditions admit, for every single kind, all of them, and random
     /// sets, over shapes on both sides of every threshold.
     #[test]
     fn the_gate_admits_what_the_enabled_kinds_admit() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut next = numbers(0x2545_f491_4f6c_dd1d);
         let mut sets: Vec<Vec<Kind>> = Kind::ALL.iter().map(|k| vec![*k]).collect();
         sets.push(Kind::ALL.to_vec());
         sets.push(Vec::new());
@@ -601,16 +605,11 @@ mod gate_tests {
             "{admitted} / {refused}"
         );
     }
+
     /// The one-pass shape is what its fields say of the value's characters.
     #[test]
     fn a_shape_is_what_its_fields_say() {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut next = numbers(0x9e37_79b9_7f4a_7c15);
         // Every ASCII character, and some beyond.
         let alphabet: Vec<char> = (0u8..128)
             .map(char::from)
