@@ -153,8 +153,8 @@ impl Scrape {
             .iter()
             .sum::<f64>()
             * 1e6;
-        let batch = self.means(earlier, "faultline_commit_batch_size")[0];
-        let fsync = self.means(earlier, "faultline_commit_fsync_seconds")[0] * 1e3;
+        let batch = self.mean(earlier, "faultline_commit_batch_size", "");
+        let fsync = self.mean(earlier, "faultline_commit_fsync_seconds", "") * 1e3;
         let applied = self.mean(earlier, "faultline_apply_batch_size", "");
         let apply = self.mean(earlier, "faultline_apply_seconds", "") * 1e3;
         (chain, batch, fsync, applied, apply)
@@ -506,12 +506,9 @@ fn main() {
         p99("processing"),
         p99("storing")
     );
+    let (_, batch, fsync, applied, apply) = after_open.phase(&before_open);
     println!(
-        "  the log's fsync {:.2} ms for {:.1} writes; sled's apply {:.2} ms for {:.1} writes (means)",
-        after_open.mean(&before_open, "faultline_commit_fsync_seconds", "") * 1e3,
-        after_open.mean(&before_open, "faultline_commit_batch_size", ""),
-        after_open.mean(&before_open, "faultline_apply_seconds", "") * 1e3,
-        after_open.mean(&before_open, "faultline_apply_batch_size", ""),
+        "  the log's fsync {fsync:.2} ms for {batch:.1} writes; sled's apply {apply:.2} ms for {applied:.1} writes (means)"
     );
     println!();
     println!(

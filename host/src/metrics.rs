@@ -57,6 +57,11 @@ impl Histogram {
     }
 }
 
+/// Microseconds since `start`, as the histograms here take them.
+pub fn micros_since(start: std::time::Instant) -> u64 {
+    u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
 /// Batches of writes: how many each took, and how long.
 #[derive(Debug, Default)]
 struct Batches {

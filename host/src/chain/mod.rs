@@ -259,7 +259,7 @@ impl Chain {
                 tracing::debug_span!("stage", stage = i, plugin = %stage.plugin.name).entered();
             let start = Instant::now();
             let result = run_stage(stage, &mut event, &mut classification, &mut impact);
-            let duration_us = start.elapsed().as_micros() as u64;
+            let duration_us = crate::metrics::micros_since(start);
             tracing::debug!(duration_us, ok = result.is_ok(), "stage ran");
             let plugin = &stage.plugin;
             let mut record = StageRecord {

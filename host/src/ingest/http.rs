@@ -715,7 +715,7 @@ async fn traced(state: Arc<ServerState>, req: Request<Incoming>) -> Result<Reply
         let response = route(state, req).await?;
         tracing::debug!(
             status = response.status().as_u16(),
-            micros = start.elapsed().as_micros() as u64,
+            micros = crate::metrics::micros_since(start),
             "answered"
         );
         Ok(response)

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use super::routing::Router;
 use crate::Pipeline;
 use crate::chain::{Chain, Disposition, StageRecord, output};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, micros_since};
 use crate::runtime::bindings::faultline::plugin::types::Event;
 use crate::storage::{Applied, Entry, Store};
 
@@ -79,7 +79,7 @@ fn store(
     let metrics = metrics.clone();
     let handed = Instant::now();
     let ack = Box::new(move |result: Result<Applied, String>| {
-        metrics.event_phase("storing", micros(handed));
+        metrics.event_phase("storing", micros_since(handed));
         let (outcome, name) = match result {
             Ok(Applied::Stored { issue }) => (
                 Outcome::Stored {
@@ -104,10 +104,6 @@ fn store(
         // with it, which the waiting request reads as a failure.
         tracing::warn!("storage refused a write: {e}");
     }
-}
-
-fn micros(since: Instant) -> u64 {
-    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 fn record_stages(metrics: &Metrics, chain: &str, provenance: &[StageRecord]) {
@@ -164,7 +160,7 @@ fn work(
     let mut local = Local::load(&current);
     for job in jobs {
         let picked = Instant::now();
-        metrics.event_phase("queued", micros(job.queued));
+        metrics.event_phase("queued", micros_since(job.queued));
         if current.serial.load(Ordering::Acquire) != local.serial {
             local = Local::load(&current);
         }
@@ -175,7 +171,7 @@ fn work(
             Disposition::Processed(p) => {
                 record_stages(&metrics, chain.name(), &p.provenance);
                 let entry = output::stored(&p, &project);
-                metrics.event_phase("processing", micros(picked));
+                metrics.event_phase("processing", micros_since(picked));
                 store(storage.as_ref(), &metrics, project, entry, id, job.reply);
             }
             Disposition::Dropped {

@@ -734,7 +734,7 @@ impl Unapplied {
             jobs.iter().map(|j| (&j.entry, j.location)).collect();
         let start = std::time::Instant::now();
         let applied = trees.apply_batch(first, &items);
-        let micros = start.elapsed().as_micros() as u64;
+        let micros = crate::metrics::micros_since(start);
         drop(items);
         match applied {
             Ok(outcomes) => {
@@ -908,7 +908,10 @@ fn writer_loop(writer: Writer, rx: Receiver<Job>) {
                 visibility.applied(u64::MAX);
                 return;
             }
-            metrics.commit(batch.len() as u64, fsync_start.elapsed().as_micros() as u64);
+            metrics.commit(
+                batch.len() as u64,
+                crate::metrics::micros_since(fsync_start),
+            );
             tracing::debug!(batch = batch.len(), "group commit");
             // Durable: events are acknowledged now with the outcome applying
             // will have; sled gets them later (reads wait for it).
