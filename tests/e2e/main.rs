@@ -5,6 +5,7 @@ mod conformance;
 mod corpus;
 mod hostile;
 mod loading;
+mod lowering;
 mod operate;
 mod polyglot;
 mod process;

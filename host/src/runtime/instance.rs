@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use wasmtime::Store;
 use wasmtime::Trap;
+use wasmtime::component::{ComponentNamedList, Lift, Lower, TypedFunc};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::ClosedInputStream;
 
@@ -17,6 +18,7 @@ use super::bindings::faultline::plugin::types::{
 };
 use super::limits::CONFIGURE_TIMEOUT_MS;
 use super::load::{Plugin, RoleIndices};
+use super::lower::Lowered;
 use super::parts::Withheld;
 use super::stdio::GuestOutput;
 use super::{EPOCH_TICK, MemoryLimiter, PluginState};
@@ -152,6 +154,9 @@ pub struct Instance {
     guest: Guest,
     stderr: GuestOutput,
     calls: u64,
+    /// Whether events are lowered by wasmtime's own code rather than
+    /// [`Lowered`]'s (for comparing the two).
+    wasmtime_lowering: bool,
     /// Linear memory after the first [`SETTLE_CALLS`] calls.
     settled_bytes: Option<usize>,
 }
@@ -193,6 +198,22 @@ fn new_store(plugin: &Plugin) -> (Store<PluginState>, GuestOutput) {
     (store, stderr)
 }
 
+/// `func` with other parameter types: a role's export taking the event as
+/// [`Lowered`] where `bindgen!` has `&Event`.
+///
+/// # Safety
+///
+/// `P` must type-check as `Bound`.
+unsafe fn retyped<Bound, P, R>(func: TypedFunc<Bound, R>) -> TypedFunc<P, R>
+where
+    Bound: ComponentNamedList + Lower,
+    P: ComponentNamedList + Lower,
+    R: ComponentNamedList + Lift,
+{
+    // SAFETY: `func` was checked with `Bound`, which `P` type-checks as.
+    unsafe { TypedFunc::new_unchecked(*func.func()) }
+}
+
 fn ticks(timeout_ms: u64) -> u64 {
     (timeout_ms / EPOCH_TICK.as_millis() as u64).max(1) + 1
 }
@@ -207,6 +228,7 @@ impl Instance {
             guest,
             stderr,
             calls: 0,
+            wasmtime_lowering: false,
             settled_bytes: None,
         })
     }
@@ -229,6 +251,14 @@ impl Instance {
         })?;
         result.map_err(CallError::Plugin)?;
         Ok(inst)
+    }
+
+    /// Lowers events into this instance with wasmtime's own code instead of
+    /// the host's single-borrow writer: the two must show the plugin the
+    /// same event, and the benchmarks compare their cost.
+    #[doc(hidden)]
+    pub fn lower_with_wasmtime(&mut self, yes: bool) {
+        self.wasmtime_lowering = yes;
     }
 
     /// The plugin this is an instance of.
@@ -295,16 +325,29 @@ impl Instance {
             .reads
             .map(|reads| Withheld::take(event, reads));
         let event_ref: &Event = event;
+        let by_wasmtime = self.wasmtime_lowering;
         let output = self.guarded(timeout, |store, guest| {
-            let event = event_ref;
+            let event = Lowered {
+                event: event_ref,
+                by_wasmtime,
+            };
+            // SAFETY (each `retyped`): `Lowered` type-checks as `&Event`.
             Ok(match guest {
-                Guest::Classifier(g) => g
-                    .call_classify(store, event)?
+                Guest::Classifier(g) => unsafe { retyped(g.func_classify()) }
+                    .call(store, (event,))?
+                    .0
                     .map(StageOutput::Classification),
-                Guest::Enricher(g) => g.call_enrich(store, event)?.map(StageOutput::Enrichment),
-                Guest::Redactor(g) => g.call_redact(store, event)?.map(StageOutput::Edits),
-                Guest::Scorer(g) => g
-                    .call_score(store, event, classification)?
+                Guest::Enricher(g) => unsafe { retyped(g.func_enrich()) }
+                    .call(store, (event,))?
+                    .0
+                    .map(StageOutput::Enrichment),
+                Guest::Redactor(g) => unsafe { retyped(g.func_redact()) }
+                    .call(store, (event,))?
+                    .0
+                    .map(StageOutput::Edits),
+                Guest::Scorer(g) => unsafe { retyped(g.func_score()) }
+                    .call(store, (event, classification))?
+                    .0
                     .map(StageOutput::Impact),
             })
         });

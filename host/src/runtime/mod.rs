@@ -6,6 +6,7 @@ pub mod bindings;
 mod instance;
 mod limits;
 pub mod load;
+mod lower;
 pub mod parts;
 mod stdio;
 

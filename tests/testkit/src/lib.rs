@@ -28,6 +28,7 @@ const TEST_PLUGINS: &[&str] = &[
     "forbidden-import",
     "wrong-world",
     "noop",
+    "echo",
     "noop-scalars",
     "reads-probe",
     "stale-draft",

@@ -1,0 +1,112 @@
+//! The host writes each event into a plugin's memory with its own
+//! single-borrow lowering (`runtime/lower.rs`), not wasmtime's: a plugin
+//! must see exactly the same event either way.
+
+use std::sync::Arc;
+
+use faultline::runtime::bindings::faultline::plugin::types::Event;
+use faultline::runtime::{Instance, Plugin, Runtime, RuntimeOptions, StageOutput, load};
+use faultline_testkit::corpus::{Rng, labelled, sized_event, with_frame_context};
+use serde_json::json;
+
+/// What the echo plugin saw of `event`, lowered one way or the other.
+fn seen(instance: &mut Instance, event: &Event, by_wasmtime: bool) -> String {
+    let mut event = event.clone();
+    instance.lower_with_wasmtime(by_wasmtime);
+    match instance.run(&mut event, None) {
+        Ok(StageOutput::Classification(Some(c))) => c.category.concat(),
+        other => panic!("the echo plugin returned {other:?}"),
+    }
+}
+
+/// Every kind of value in every place an event can hold one, and the parts
+/// left out, empty or absent.
+fn edge_cases() -> Vec<serde_json::Value> {
+    let full = json!({
+        "event_id": "0123456789abcdef0123456789abcdef",
+        "timestamp": 1764000000.25,
+        "level": "fatal",
+        "platform": "rust",
+        "logger": "",
+        "message": "naïve café ✓ \u{1F600} \"quoted\" \\ back",
+        "exception": {"values": [
+            {"type": "First", "value": "", "module": "m", "stacktrace": {"frames": [
+                {"function": "f", "module": "m", "filename": "f.rs", "abs_path": "/src/f.rs",
+                 "lineno": 4294967295u32, "colno": 0, "in_app": true,
+                 "vars": {"s": "text", "i": -9223372036854775808i64, "n": -0.5,
+                          "b": false, "z": null, "nested": {"deep": [1, "two"]}}},
+                {"in_app": false},
+                {}
+            ]}},
+            {"type": "Second"}
+        ]},
+        "tags": {"a": "1", "": "", "ü": "ß"},
+        "user": {"id": "u1", "email": "a@b.example", "username": "", "ip_address": "10.0.0.1"},
+        "request": {"method": "POST", "url": "https://x.example/?q=1", "query_string": "q=1",
+                    "cookies": "c=1", "headers": {"Accept": "*/*", "X-Empty": ""}},
+        "release": "1.0.0",
+        "environment": "production",
+        "server_name": "host-1",
+        "transaction": "POST /checkout",
+        "fingerprint": ["{{ default }}", "", "custom"],
+        "extra": {"big": 9007199254740993i64, "t": true, "f": 1e300, "list": []},
+        "contexts": {"os": {"name": "Linux"}}
+    });
+    let mut cases = vec![
+        full,
+        json!({"event_id": "00000000000000000000000000000001"}),
+        json!({"event_id": "00000000000000000000000000000002", "user": {}, "request": {},
+               "exception": {"values": []}, "tags": {}, "fingerprint": []}),
+    ];
+    for level in ["debug", "info", "warning", "error"] {
+        cases.push(json!({"event_id": "00000000000000000000000000000003", "level": level}));
+    }
+    cases
+}
+
+#[test]
+fn a_plugin_sees_the_same_event_however_it_is_lowered() {
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: None,
+        ..RuntimeOptions::default()
+    })
+    .unwrap();
+    let spec = load::PluginSpec::new(
+        "echo",
+        load::Source::Path(faultline_testkit::test_plugin("echo")),
+    );
+    let echo = Arc::new(Plugin::load(&runtime, spec, Default::default()).unwrap());
+    let mut instance = Instance::new(echo.clone(), "{}").unwrap();
+
+    let mut rng = Rng::new(5);
+    let mut events = edge_cases();
+    for (i, bytes) in [1024, 2048, 5120, 20480].into_iter().enumerate() {
+        let mut event = sized_event(i, bytes, &mut rng);
+        events.push(event.clone());
+        with_frame_context(&mut event);
+        events.push(event);
+    }
+    events.extend(labelled(40, 3).into_iter().map(|l| l.event));
+
+    // Converted once: an event without a timestamp gets the current time.
+    let events: Vec<(serde_json::Value, Event)> = events
+        .into_iter()
+        .map(|json| {
+            let event = faultline::event::from_json(&json).unwrap();
+            (json, event)
+        })
+        .collect();
+    for (json, event) in &events {
+        let ours = seen(&mut instance, event, false);
+        let theirs = seen(&mut instance, event, true);
+        assert_eq!(ours, theirs, "for {json:#}");
+        assert!(
+            ours.contains(&event.event_id),
+            "the echo is not the event: {ours}"
+        );
+    }
+    // Many calls on one instance: the guest's allocator saw nothing amiss.
+    for (_, event) in events.iter().cycle().take(2_000) {
+        seen(&mut instance, event, false);
+    }
+}
