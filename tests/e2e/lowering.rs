@@ -76,7 +76,7 @@ fn a_plugin_sees_the_same_event_however_it_is_lowered() {
         load::Source::Path(faultline_testkit::test_plugin("echo")),
     );
     let echo = Arc::new(Plugin::load(&runtime, spec, Default::default()).unwrap());
-    let mut instance = Instance::new(echo.clone(), "{}").unwrap();
+    let mut instance = Instance::new(echo, "{}").unwrap();
 
     let mut rng = Rng::new(5);
     let mut events = edge_cases();
