@@ -317,12 +317,12 @@ fn the_sdk_places_a_calls_arguments_in_its_arena() {
                 .collect()
         })
         .collect();
-    let expected = |message: bool| {
-        vec![
-            "event_id_in_arena=true".to_string(),
-            format!("message_in_arena={message}"),
-            "own_in_arena=false".to_string(),
-        ]
-    };
-    assert_eq!(in_arena, [expected(true), expected(false), expected(true)]);
+    // The 200 KB event does not fit the region: its block is memory of the
+    // arena's own all the same, so that the host may write it in one piece.
+    let expected = vec![
+        "event_id_in_arena=true".to_string(),
+        "message_in_arena=true".to_string(),
+        "own_in_arena=false".to_string(),
+    ];
+    assert_eq!(in_arena, [expected.clone(), expected.clone(), expected]);
 }

@@ -11,10 +11,15 @@
 //! from the system allocator as usual. Enabled by the `call-arena` feature
 //! (on by default) in Wasm builds, where it is the global allocator.
 //!
-//! The region starts at 64 KiB and, after a call whose arguments did not fit
-//! (those came from the system allocator), grows to hold them and keeps that
-//! size; the host recycles an instance whose memory grows well past where it
-//! settled, which bounds what one very large event leaves behind.
+//! The region starts at 64 KiB and, after a call whose arguments did not fit,
+//! grows to hold them and keeps that size; the host recycles an instance
+//! whose memory grows well past where it settled, which bounds what one very
+//! large event leaves behind. Arguments that do not fit get blocks of their
+//! own, which are let go a reset later, like a replaced region: so every
+//! argument is in memory the arena owns, and freeing one never reaches the
+//! system allocator. That is what lets the host place all of a call's
+//! strings and lists in one allocation (the component says so with the
+//! custom section [`ARGUMENT_BLOCK_SECTION`]).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
@@ -22,23 +27,116 @@ use std::cell::UnsafeCell;
 /// The region's first size; it grows at a reset to hold what the last
 /// window asked for.
 const FIRST_CAPACITY: usize = 64 << 10;
-/// Alignment of the region itself; no argument asks for more.
+/// Alignment of the region and of spilled blocks; no argument asks for more.
 const REGION_ALIGN: usize = 16;
+
+/// Name of the custom section by which a component tells the host that its
+/// `cabi_realloc`, between calls, serves memory the plugin never frees piece
+/// by piece, so the host may place all of an event call's strings and lists
+/// in one allocation. The section's content is the format's version, `1`.
+pub const ARGUMENT_BLOCK_SECTION: &str = argument_block_section!();
+
+/// The section's name, for the attribute that emits it (which cannot name a
+/// constant).
+macro_rules! argument_block_section {
+    () => {
+        "faultline:argument-block"
+    };
+}
+use argument_block_section;
+
+/// Memory from the system allocator that holds arguments: the region, or
+/// one allocation the region had no room for. The header is at its start,
+/// the usable bytes follow it.
+#[repr(C, align(16))]
+struct Block {
+    /// The next block in the same list.
+    next: *mut Block,
+    /// Size of the whole block, header included.
+    size: usize,
+}
+
+const HEADER: usize = std::mem::size_of::<Block>();
+
+impl Block {
+    /// A block with room for `capacity` bytes, or null.
+    fn new(capacity: usize) -> *mut Block {
+        let Some(layout) = HEADER
+            .checked_add(capacity)
+            .and_then(|size| Layout::from_size_align(size, REGION_ALIGN).ok())
+        else {
+            return std::ptr::null_mut();
+        };
+        let block = unsafe { System.alloc(layout) }.cast::<Block>();
+        if !block.is_null() {
+            unsafe {
+                block.write(Block {
+                    next: std::ptr::null_mut(),
+                    size: layout.size(),
+                })
+            };
+        }
+        block
+    }
+
+    /// The usable bytes of a block (null for none).
+    fn data(block: *mut Block) -> (*mut u8, usize) {
+        if block.is_null() {
+            return (std::ptr::null_mut(), 0);
+        }
+        let size = unsafe { (*block).size };
+        (unsafe { block.cast::<u8>().add(HEADER) }, size - HEADER)
+    }
+
+    fn contains(block: *mut Block, ptr: *mut u8) -> bool {
+        let (base, capacity) = Block::data(block);
+        !base.is_null() && ptr >= base && (ptr as usize) < base as usize + capacity
+    }
+
+    /// Whether a block of the list starting at `head` contains `ptr`.
+    fn list_contains(mut head: *mut Block, ptr: *mut u8) -> bool {
+        while !head.is_null() {
+            if Block::contains(head, ptr) {
+                return true;
+            }
+            head = unsafe { (*head).next };
+        }
+        false
+    }
+
+    /// Frees every block of the list starting at `head`.
+    fn free_list(mut head: *mut Block) {
+        while !head.is_null() {
+            let next = unsafe { (*head).next };
+            let size = unsafe { (*head).size };
+            unsafe {
+                System.dealloc(
+                    head.cast(),
+                    Layout::from_size_align_unchecked(size, REGION_ALIGN),
+                )
+            };
+            head = next;
+        }
+    }
+}
 
 struct Region {
     /// Whether allocations come from the region (between calls).
     on: bool,
-    base: *mut u8,
-    capacity: usize,
+    /// The block allocations are bumped through (null before the first reset).
+    region: *mut Block,
     used: usize,
     /// Bytes asked for since the last reset, including those the region had
-    /// no room for (which came from the system allocator).
+    /// no room for (which got blocks of their own).
     wanted: usize,
-    /// The region a reset replaced with a larger one, kept until the next
-    /// reset: the bindings still free some of a call's argument memory after
-    /// the call's own code ends (the end-to-end test with a 300 KB event
-    /// trapped without this), and such a free must still find it.
-    retired: (*mut u8, usize),
+    /// This window's allocations the region had no room for.
+    spilled: *mut Block,
+    /// The last window's spilled blocks, and the region a reset replaced with
+    /// a larger one: kept until the next reset, because the bindings still
+    /// free some of a call's argument memory after the call's own code ends
+    /// (the end-to-end test with a 300 KB event trapped without this), and
+    /// such a free must still find it.
+    retired: *mut Block,
 }
 
 /// A global allocator that serves the arguments of the next call from a bump
@@ -59,11 +157,11 @@ impl CallArena {
         CallArena {
             region: UnsafeCell::new(Region {
                 on: false,
-                base: std::ptr::null_mut(),
-                capacity: 0,
+                region: std::ptr::null_mut(),
                 used: 0,
                 wanted: 0,
-                retired: (std::ptr::null_mut(), 0),
+                spilled: std::ptr::null_mut(),
+                retired: std::ptr::null_mut(),
             }),
         }
     }
@@ -76,10 +174,9 @@ impl CallArena {
 
     fn holds(&self, ptr: *mut u8) -> bool {
         let r = self.region();
-        let within = |(base, capacity): (*mut u8, usize)| {
-            !base.is_null() && ptr >= base && (ptr as usize) < base as usize + capacity
-        };
-        within((r.base, r.capacity)) || within(r.retired)
+        Block::contains(r.region, ptr)
+            || Block::list_contains(r.spilled, ptr)
+            || Block::list_contains(r.retired, ptr)
     }
 
     /// The plugin's own code is about to run: allocate from the system.
@@ -96,19 +193,20 @@ impl CallArena {
     /// again.
     pub unsafe fn reset(&self) {
         let r = self.region();
-        let region = |capacity| Layout::from_size_align(capacity, REGION_ALIGN).ok();
-        let (retired, retired_capacity) = std::mem::take(&mut r.retired);
-        if let Some(old) = region(retired_capacity).filter(|_| !retired.is_null()) {
-            unsafe { System.dealloc(retired, old) };
-        }
+        Block::free_list(std::mem::replace(
+            &mut r.retired,
+            std::mem::take(&mut r.spilled),
+        ));
         let needed = r.wanted.max(FIRST_CAPACITY).checked_next_power_of_two();
-        if let Some((needed, layout)) = needed
-            .filter(|n| *n > r.capacity)
-            .and_then(|n| Some((n, region(n)?)))
-        {
-            r.retired = (r.base, r.capacity);
-            r.base = unsafe { System.alloc(layout) };
-            r.capacity = if r.base.is_null() { 0 } else { needed };
+        if let Some(needed) = needed.filter(|n| *n > Block::data(r.region).1) {
+            let grown = Block::new(needed);
+            if !grown.is_null() {
+                if !r.region.is_null() {
+                    unsafe { (*r.region).next = r.retired };
+                    r.retired = r.region;
+                }
+                r.region = grown;
+            }
         }
         r.used = 0;
         r.wanted = 0;
@@ -121,16 +219,24 @@ impl CallArena {
             return None;
         }
         r.wanted = r.wanted.saturating_add(layout.size() + layout.align() - 1);
-        if r.base.is_null() || layout.align() > REGION_ALIGN {
+        if layout.align() > REGION_ALIGN {
             return None;
         }
+        let (base, capacity) = Block::data(r.region);
         let start = r.used.checked_next_multiple_of(layout.align())?;
         let end = start.checked_add(layout.size())?;
-        if end > r.capacity {
+        if !base.is_null() && end <= capacity {
+            r.used = end;
+            return Some(unsafe { base.add(start) });
+        }
+        // No room: a block of its own, let go a reset after the next.
+        let block = Block::new(layout.size());
+        if block.is_null() {
             return None;
         }
-        r.used = end;
-        Some(unsafe { r.base.add(start) })
+        unsafe { (*block).next = r.spilled };
+        r.spilled = block;
+        Some(Block::data(block).0)
     }
 }
 
@@ -179,6 +285,14 @@ pub(crate) mod global {
 
     #[global_allocator]
     pub(crate) static ARENA: CallArena = CallArena::new();
+
+    /// The custom section [`super::ARGUMENT_BLOCK_SECTION`]: once one of the
+    /// component's exports has returned, until the plugin's code runs in the
+    /// next call, every allocation `cabi_realloc` makes is memory the arena
+    /// owns, where freeing any part of it is a no-op.
+    #[unsafe(link_section = super::argument_block_section!())]
+    #[used]
+    static ARGUMENT_BLOCK: [u8; 1] = *b"1";
 
     /// The canonical ABI's allocation function, as wit-bindgen defines it for
     /// other targets.
@@ -293,16 +407,50 @@ mod tests {
         unsafe { arena.reset() };
         let big = FIRST_CAPACITY + 1;
         let spilled = unsafe { arena.alloc(layout(big, 8)) };
-        assert!(!arena.holds(spilled));
+        assert!(arena.holds(spilled), "a block of the arena's own");
+        assert_eq!(spilled as usize % REGION_ALIGN, 0);
         unsafe {
             spilled.write_bytes(1, big);
             arena.dealloc(spilled, layout(big, 8));
+            assert_eq!(*spilled.add(big - 1), 1, "freeing it is a no-op");
             arena.reset();
         }
         let fits = unsafe { arena.alloc(layout(big, 8)) };
         assert!(
-            arena.holds(fits),
+            Block::contains(arena.region().region, fits),
             "the region grew to the last window's needs"
+        );
+    }
+
+    #[test]
+    fn every_allocation_between_calls_is_the_arenas_however_many_spill() {
+        let arena = CallArena::new();
+        unsafe { arena.reset() };
+        // More than the region holds, in pieces of every size: the host may
+        // carve any of them up, so none may come from the system.
+        let sizes = [40_000, 1, 30_000, 70_000, 8, 200_000, 3];
+        let pieces: Vec<*mut u8> = sizes
+            .iter()
+            .map(|&n| unsafe { arena.alloc(layout(n, 8)) })
+            .collect();
+        for (&p, &n) in pieces.iter().zip(&sizes) {
+            assert!(arena.holds(p) && arena.holds(unsafe { p.add(n - 1) }));
+            unsafe { p.write_bytes(9, n) };
+        }
+        for (i, (&p, &n)) in pieces.iter().zip(&sizes).enumerate() {
+            for (&q, &m) in pieces.iter().zip(&sizes).skip(i + 1) {
+                assert!(p as usize + n <= q as usize || q as usize + m <= p as usize);
+            }
+        }
+        unsafe { arena.reset() };
+        assert!(
+            pieces.iter().all(|&p| arena.holds(p)),
+            "kept one reset more, for the bindings' late frees"
+        );
+        unsafe { arena.reset() };
+        assert!(
+            pieces.iter().all(|&p| !arena.holds(p)),
+            "the spilled blocks and the replaced region are let go"
         );
     }
 
@@ -315,7 +463,7 @@ mod tests {
         unsafe { arena.reset() };
         // The bindings free a call's parameter record after the reset that
         // grew the region: that must not reach the system allocator.
-        assert!(arena.holds(params));
+        assert!(arena.holds(params) && arena.holds(spilled));
         unsafe {
             arena.dealloc(params, layout(64, 8));
             arena.dealloc(spilled, layout(FIRST_CAPACITY, 8));
