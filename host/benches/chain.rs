@@ -5,7 +5,8 @@
 //! 1. events/s through the built-in default chain (enrich → redact → classify
 //!    → score) of Wasm components, and through the same four plugins' logic
 //!    compiled natively and called directly, in the same run, and their ratio;
-//! 2. the cost of calling an empty plugin, with a 2 KB event and a tiny one,
+//! 2. the cost of calling an empty plugin, with a 2 KB event (lowered in one
+//!    block, per string and list, and by wasmtime's code) and a tiny one,
 //!    and with the 2 KB event when the plugin reads no optional part;
 //! 3. instantiation time from `InstancePre` with the pooling allocator, and
 //!    what a fresh instance (instantiate + configure) costs each built-in;
@@ -24,7 +25,7 @@ use faultline::Pipeline;
 use faultline::chain::{Disposition, output};
 use faultline::config::Config;
 use faultline::runtime::bindings::faultline::plugin::types as host;
-use faultline::runtime::{Instance, Plugin, Runtime, RuntimeOptions, load};
+use faultline::runtime::{Instance, Lowering, Plugin, Runtime, RuntimeOptions, load};
 use faultline_sdk as sdk;
 use faultline_sdk::{Classifier, Redactor};
 use faultline_testkit::corpus::{Rng, labelled, score, sized_event, with_frame_context};
@@ -414,18 +415,20 @@ fn main() {
     // not read), so the calls go through indices into owned copies.
     let mut owned = events.clone();
     let indices: Vec<usize> = (0..owned.len()).collect();
-    // The host's lowering of the event and wasmtime's own, alternating in
-    // short rounds so that both see the same machine; medians of the rounds.
-    let mut lowering = [Vec::new(), Vec::new()];
-    for round in 0..8 {
-        let by_wasmtime = round % 2 == 1;
-        instance.lower_with_wasmtime(by_wasmtime);
-        lowering[usize::from(by_wasmtime)].push(rate(&indices, seconds / 8.0, |&i| {
+    // The host's lowering of the event in one block (the SDK's plugins allow
+    // it), per value, and wasmtime's own, in turn in short rounds so that
+    // all three see the same machine; medians of the rounds.
+    let ways = [Lowering::OneBlock, Lowering::PerValue, Lowering::Wasmtime];
+    let mut lowering = ways.map(|_| Vec::new());
+    for round in 0..12 {
+        let way = round % ways.len();
+        instance.set_lowering(Some(ways[way]));
+        lowering[way].push(rate(&indices, seconds / 8.0, |&i| {
             black_box(instance.run(&mut owned[i], None).unwrap());
         }));
     }
-    instance.lower_with_wasmtime(false);
-    let [big_rate, wasmtime_rate] = lowering.map(|mut rates| {
+    instance.set_lowering(None);
+    let [big_rate, per_value_rate, wasmtime_rate] = lowering.map(|mut rates| {
         rates.sort_by(f64::total_cmp);
         (rates[rates.len() / 2 - 1] + rates[rates.len() / 2]) / 2.0
     });
@@ -467,8 +470,13 @@ fn main() {
         "  call with a {mean_bytes}-byte event: {:>8.2} us",
         1e6 / big_rate
     );
+    println!("    (lowered in one block; rounds in turn, medians)");
     println!(
-        "    lowered by wasmtime's code:   {:>8.2} us (alternating rounds, medians)",
+        "    lowered per string and list: {:>7.2} us",
+        1e6 / per_value_rate
+    );
+    println!(
+        "    lowered by wasmtime's code:  {:>7.2} us",
         1e6 / wasmtime_rate
     );
     println!(

@@ -247,6 +247,7 @@ fn inspect_reports_role_version_metadata_and_digest() {
         "role:        redactor",
         "wit:         faultline:plugin@0.1.0",
         "name:        redactor-pii",
+        "arguments:   one allocation per call (it carries the faultline:argument-block section)",
         "exports:\n  faultline:plugin/redactor@0.1.0",
     ] {
         assert!(run.stdout.contains(line), "{line} in {}", run.stdout);

@@ -1,18 +1,20 @@
 //! The host writes each event into a plugin's memory with its own
-//! single-borrow lowering (`runtime/lower.rs`), not wasmtime's: a plugin
-//! must see exactly the same event either way.
+//! single-borrow lowering (`runtime/lower.rs`), not wasmtime's, and in one
+//! block for plugins that allow it: a plugin must see exactly the same event
+//! every way.
 
 use std::sync::Arc;
 
 use faultline::runtime::bindings::faultline::plugin::types::Event;
-use faultline::runtime::{Instance, Plugin, Runtime, RuntimeOptions, StageOutput, load};
+use faultline::runtime::{Instance, Lowering, Plugin, Runtime, RuntimeOptions, StageOutput, load};
 use faultline_testkit::corpus::{Rng, labelled, sized_event, with_frame_context};
 use serde_json::json;
 
-/// What the echo plugin saw of `event`, lowered one way or the other.
-fn seen(instance: &mut Instance, event: &Event, by_wasmtime: bool) -> String {
+/// What the echo plugin saw of `event`, lowered as `how` says.
+fn seen(instance: &mut Instance, event: &Event, how: Lowering) -> String {
     let mut event = event.clone();
-    instance.lower_with_wasmtime(by_wasmtime);
+    instance.set_lowering(Some(how));
+    assert_eq!(instance.lowering(), how);
     match instance.run(&mut event, None) {
         Ok(StageOutput::Classification(Some(c))) => c.category.concat(),
         other => panic!("the echo plugin returned {other:?}"),
@@ -76,7 +78,19 @@ fn a_plugin_sees_the_same_event_however_it_is_lowered() {
         load::Source::Path(faultline_testkit::test_plugin("echo")),
     );
     let echo = Arc::new(Plugin::load(&runtime, spec, Default::default()).unwrap());
+    assert!(echo.argument_block, "the SDK's call arena allows one block");
+    let unconfigured = Instance::unconfigured(echo.clone()).unwrap();
+    assert_eq!(
+        unconfigured.lowering(),
+        Lowering::PerValue,
+        "not before an export has returned"
+    );
     let mut instance = Instance::new(echo, "{}").unwrap();
+    assert_eq!(
+        instance.lowering(),
+        Lowering::OneBlock,
+        "the plugin's choice"
+    );
 
     let mut rng = Rng::new(5);
     let mut events = edge_cases();
@@ -86,6 +100,9 @@ fn a_plugin_sees_the_same_event_however_it_is_lowered() {
         with_frame_context(&mut event);
         events.push(event);
     }
+    // More than the call arena's first region (64 KiB): the block is placed
+    // in memory of its own.
+    events.push(sized_event(4, 150_000, &mut rng));
     events.extend(labelled(40, 3).into_iter().map(|l| l.event));
 
     // Converted once: an event without a timestamp gets the current time.
@@ -97,16 +114,19 @@ fn a_plugin_sees_the_same_event_however_it_is_lowered() {
         })
         .collect();
     for (json, event) in &events {
-        let ours = seen(&mut instance, event, false);
-        let theirs = seen(&mut instance, event, true);
-        assert_eq!(ours, theirs, "for {json:#}");
+        let theirs = seen(&mut instance, event, Lowering::Wasmtime);
+        for how in [Lowering::PerValue, Lowering::OneBlock] {
+            let ours = seen(&mut instance, event, how);
+            assert_eq!(ours, theirs, "{how:?} for {json:#}");
+        }
         assert!(
-            ours.contains(&event.event_id),
-            "the echo is not the event: {ours}"
+            theirs.contains(&event.event_id),
+            "the echo is not the event: {theirs}"
         );
     }
-    // Many calls on one instance: the guest's allocator saw nothing amiss.
+    // Many calls on one instance, small and large events in turn: the
+    // guest's allocator saw nothing amiss.
     for (_, event) in events.iter().cycle().take(2_000) {
-        seen(&mut instance, event, false);
+        seen(&mut instance, event, Lowering::OneBlock);
     }
 }

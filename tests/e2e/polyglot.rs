@@ -84,6 +84,17 @@ fn rust_python_and_javascript_plugins_share_a_chain() {
         names,
         vec!["redactor-pii", "python-classifier", "js-scorer"]
     );
+    // Their allocators free arguments one by one: the host must not place
+    // them in one block.
+    for plugin in [python_plugin(), js_plugin()] {
+        let inspect = faultline(
+            &["plugin", "inspect", "--json", plugin.to_str().unwrap()],
+            "",
+        );
+        assert_eq!(inspect.code, 0, "{}", inspect.stderr);
+        let info: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
+        assert_eq!(info["argument_block"], false, "{}", plugin.display());
+    }
 }
 
 #[test]

@@ -271,6 +271,7 @@ pub fn run(cmd: Command) -> i32 {
                     "version": plugin.metadata.version,
                     "description": plugin.metadata.description,
                     "reads": faultline::runtime::parts::names(plugin.metadata.reads),
+                    "argument_block": plugin.argument_block,
                     "size": plugin.size,
                     "sha256": plugin.digest.trim_start_matches("sha256:"),
                     "imports": plugin.imports,
@@ -287,6 +288,14 @@ pub fn run(cmd: Command) -> i32 {
                 println!(
                     "reads:       {}",
                     faultline::runtime::parts::describe(plugin.metadata.reads)
+                );
+                println!(
+                    "arguments:   {}",
+                    if plugin.argument_block {
+                        "one allocation per call (it carries the faultline:argument-block section)"
+                    } else {
+                        "one allocation per string and list"
+                    }
                 );
                 println!("size:        {} bytes", plugin.size);
                 println!(

@@ -18,7 +18,7 @@ use super::bindings::faultline::plugin::types::{
 };
 use super::limits::CONFIGURE_TIMEOUT_MS;
 use super::load::{Plugin, RoleIndices};
-use super::lower::Lowered;
+use super::lower::{Lowered, Lowering};
 use super::parts::Withheld;
 use super::stdio::GuestOutput;
 use super::{EPOCH_TICK, MemoryLimiter, PluginState};
@@ -154,9 +154,12 @@ pub struct Instance {
     guest: Guest,
     stderr: GuestOutput,
     calls: u64,
-    /// Whether events are lowered by wasmtime's own code rather than
-    /// [`Lowered`]'s (for comparing the two).
-    wasmtime_lowering: bool,
+    /// How events are lowered when not the plugin's own choice (for
+    /// comparing the ways).
+    lowering: Option<Lowering>,
+    /// Whether one of the plugin's exports has returned: only then may an
+    /// event go to it in one block (see `lower`).
+    returned: bool,
     /// Linear memory after the first [`SETTLE_CALLS`] calls.
     settled_bytes: Option<usize>,
 }
@@ -228,7 +231,8 @@ impl Instance {
             guest,
             stderr,
             calls: 0,
-            wasmtime_lowering: false,
+            lowering: None,
+            returned: false,
             settled_bytes: None,
         })
     }
@@ -253,12 +257,30 @@ impl Instance {
         Ok(inst)
     }
 
-    /// Lowers events into this instance with wasmtime's own code instead of
-    /// the host's single-borrow writer: the two must show the plugin the
-    /// same event, and the benchmarks compare their cost.
+    /// Lowers events into this instance as `how` says, or (`None`) as the
+    /// plugin allows: every way must show the plugin the same event, and the
+    /// benchmarks compare their cost. [`Lowering::OneBlock`] stays per value
+    /// for a plugin that does not allow it.
     #[doc(hidden)]
-    pub fn lower_with_wasmtime(&mut self, yes: bool) {
-        self.wasmtime_lowering = yes;
+    pub fn set_lowering(&mut self, how: Option<Lowering>) {
+        self.lowering = how;
+    }
+
+    /// How the next event will be lowered into this instance: in one block
+    /// if the plugin carries the section that allows it and one of its
+    /// exports has returned, otherwise per value.
+    pub fn lowering(&self) -> Lowering {
+        match self.lowering {
+            Some(Lowering::Wasmtime) => Lowering::Wasmtime,
+            Some(Lowering::PerValue) => Lowering::PerValue,
+            Some(Lowering::OneBlock) | None => {
+                if self.returned && self.plugin.argument_block {
+                    Lowering::OneBlock
+                } else {
+                    Lowering::PerValue
+                }
+            }
+        }
     }
 
     /// The plugin this is an instance of.
@@ -298,7 +320,10 @@ impl Instance {
                 .map_err(|e| CallError::Instantiate(e.to_string()))?;
         }
         match f(&mut self.store, &self.guest) {
-            Ok(r) => Ok(r),
+            Ok(r) => {
+                self.returned = true;
+                Ok(r)
+            }
             Err(e) => Err(classify_error(
                 &self.plugin,
                 &mut self.store,
@@ -325,11 +350,11 @@ impl Instance {
             .reads
             .map(|reads| Withheld::take(event, reads));
         let event_ref: &Event = event;
-        let by_wasmtime = self.wasmtime_lowering;
+        let how = self.lowering();
         let output = self.guarded(timeout, |store, guest| {
             let event = Lowered {
                 event: event_ref,
-                by_wasmtime,
+                how,
             };
             // SAFETY (each `retyped`): `Lowered` type-checks as `&Event`.
             Ok(match guest {

@@ -256,6 +256,10 @@ pub struct Plugin {
     pub exports: Vec<String>,
     /// Whether the compiled code came from the cache.
     pub cached: bool,
+    /// Whether the component carries the custom section
+    /// [`ARGUMENT_BLOCK_SECTION`]: the host then places an event call's
+    /// strings and lists in one allocation (see `runtime::lower`).
+    pub argument_block: bool,
     pub(crate) pre: InstancePre<PluginState>,
     pub(crate) indices: RoleIndices,
     pub(crate) tables: Arc<Tables>,
@@ -469,6 +473,23 @@ fn role_of(plugin: &str, exports: &[String]) -> Result<Role, LoadError> {
     }
 }
 
+/// Name of the custom section by which a component says its
+/// `cabi_realloc` serves an event call's arguments from memory it never
+/// frees piece by piece, once one of its exports has returned and until its
+/// code runs in the next call; its content is `1`. The Rust SDK's call arena
+/// emits it (`faultline_sdk::arena::ARGUMENT_BLOCK_SECTION`).
+pub const ARGUMENT_BLOCK_SECTION: &str = "faultline:argument-block";
+
+/// Whether `bytes` (a component that has compiled) carry the custom section
+/// [`ARGUMENT_BLOCK_SECTION`], in any of its modules, with content `1`.
+fn declares_argument_block(bytes: &[u8]) -> bool {
+    use wasmtime::wasmparser::{Parser, Payload};
+    Parser::new(0).parse_all(bytes).any(|payload| {
+        matches!(payload, Ok(Payload::CustomSection(section))
+            if section.name() == ARGUMENT_BLOCK_SECTION && section.data() == b"1")
+    })
+}
+
 /// Checks that `bytes` start like a component rather than a core module.
 fn check_component_header(bytes: &[u8]) -> Result<(), String> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
@@ -591,6 +612,7 @@ impl Plugin {
             imports,
             exports,
             cached,
+            argument_block: declares_argument_block(&bytes),
             pre,
             indices,
             tables,

@@ -1,4 +1,5 @@
-//! The event, lowered into a plugin's memory with one look-up of that memory.
+//! The event, lowered into a plugin's memory with one look-up of that memory
+//! and, where the plugin allows it, one allocation.
 //!
 //! wasmtime's own lowering of a record (what `bindgen!` derives) asks the
 //! store for the guest's memory again for every value it writes: a 2 KB
@@ -6,20 +7,31 @@
 //! [`Lowered`] writes the same bytes by the same canonical-ABI layout in two
 //! passes over the event:
 //!
-//! 1. every `cabi_realloc` call, for each string and list, in the order
-//!    wasmtime makes them (depth first, a list before its elements), keeping
-//!    the pointers the guest returns;
+//! 1. the allocations. [`Lowering::PerValue`]: every `cabi_realloc` call, for
+//!    each string and list, in the order wasmtime makes them (depth first, a
+//!    list before its elements), keeping the pointers the guest returns.
+//!    [`Lowering::OneBlock`]: the same strings and lists laid out one after
+//!    the other, each aligned as the ABI says, and one `cabi_realloc` call
+//!    for all of them;
 //! 2. one borrow of the guest's memory, then every string copied and every
 //!    field written through it.
 //!
-//! The guest cannot tell the difference: it gets the same allocations, the
-//! same order, the same bytes. Both passes walk the event with one generic
-//! walk ([`event`] over a [`Pass`]), so they cannot disagree about the
-//! order; the layout comes from wasmtime's own ABI figures for the generated
-//! types, and a compile-time check ties each record's size to the one
-//! wasmtime computes. The end-to-end test `lowering` compares what a plugin
-//! sees through this and through wasmtime's lowering, for every kind of
-//! value.
+//! Per value, the guest cannot tell the difference from wasmtime's lowering:
+//! the same allocations, the same order, the same bytes. In one block it gets
+//! the same bytes, and its strings and lists are pieces of one allocation:
+//! a guest that frees them one by one would corrupt its allocator, so the
+//! host does it only for a component that carries the custom section
+//! [`ARGUMENT_BLOCK_SECTION`](super::load::ARGUMENT_BLOCK_SECTION) and only
+//! once one of its exports has returned (the Rust SDK's call arena
+//! promises the rest). Each `cabi_realloc` is a call into the guest, with
+//! its trap-handling set-up: one instead of ~70 for a 2 KB event.
+//!
+//! Both passes walk the event with one generic walk ([`event`] over a
+//! [`Pass`]), so they cannot disagree about the order; the layout comes from
+//! wasmtime's own ABI figures for the generated types, and a compile-time
+//! check ties each record's size to the one wasmtime computes. The
+//! end-to-end test `lowering` compares what a plugin sees through the three
+//! lowerings, for every kind of value.
 //!
 //! This builds on wasmtime's `#[doc(hidden)]` lowering traits (the ones its
 //! derive macros implement), so a wasmtime upgrade must be checked here; the
@@ -39,14 +51,27 @@ use super::bindings::faultline::plugin::types::{
     Attribute, Event, Exception, Frame, Level, Request, User, Value,
 };
 
+/// How an event is written into a plugin's memory (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lowering {
+    /// All of its strings and lists in one `cabi_realloc` allocation: for
+    /// plugins that declare they allow it.
+    OneBlock,
+    /// One `cabi_realloc` allocation per string and list, as the canonical
+    /// ABI lowers them, written by the host.
+    PerValue,
+    /// wasmtime's own (derived) code, also per value.
+    Wasmtime,
+}
+
 /// An event to pass to a plugin, lowered as described in the module docs.
 /// It type-checks exactly as [`Event`] does.
 #[derive(Clone, Copy)]
 pub(crate) struct Lowered<'a> {
     /// The event.
     pub event: &'a Event,
-    /// Lower it with wasmtime's own code instead (to compare the two).
-    pub by_wasmtime: bool,
+    /// How.
+    pub how: Lowering,
 }
 
 // SAFETY: every associated item is `Event`'s own, so wasmtime's checks of
@@ -80,18 +105,25 @@ unsafe impl Lower for Lowered<'_> {
         ty: InterfaceType,
         offset: usize,
     ) -> Result<()> {
-        if self.by_wasmtime || cx.options().string_encoding != StringEncoding::Utf8 {
+        if self.how == Lowering::Wasmtime || cx.options().string_encoding != StringEncoding::Utf8 {
             return self.event.linear_lower_to_memory(cx, ty, offset);
         }
-        let mut allocate = Allocate {
-            cx,
-            at: Vec::with_capacity(128),
+        let pointers = if self.how == Lowering::OneBlock {
+            let mut measure = Bump::measure();
+            event(&mut measure, self.event, offset)?;
+            let block = cx.realloc(0, 0, measure.align, measure.next)?;
+            Pointers::Block(Bump::block(block, measure.next))
+        } else {
+            let mut allocate = Allocate {
+                cx: &mut *cx,
+                at: Vec::with_capacity(128),
+            };
+            event(&mut allocate, self.event, offset)?;
+            Pointers::Given(allocate.at.into_iter())
         };
-        event(&mut allocate, self.event, offset)?;
-        let Allocate { cx, at } = allocate;
         let mut write = Write {
             memory: cx.as_slice_mut(),
-            at: at.into_iter(),
+            pointers,
         };
         event(&mut write, self.event, offset)
     }
@@ -109,7 +141,25 @@ trait Pass {
     fn scalar<const N: usize>(&mut self, at: usize, bytes: [u8; N]);
 }
 
-/// First pass: the guest allocates every string and list.
+/// The largest string or list the host lowers: the limit wasmtime's own
+/// lowering sets for a string.
+const MAX_BYTES: usize = (1 << 31) - 1;
+
+fn string_len(s: &str) -> Result<usize> {
+    if s.len() > MAX_BYTES {
+        bail!("string length of {} too large to copy into wasm", s.len());
+    }
+    Ok(s.len())
+}
+
+fn list_size(len: usize, abi: &CanonicalAbiInfo) -> Result<usize> {
+    match len.checked_mul(abi.size32 as usize) {
+        Some(size) if size <= MAX_BYTES => Ok(size),
+        _ => bail!("size overflow copying a list"),
+    }
+}
+
+/// First pass, per value: the guest allocates every string and list.
 struct Allocate<'c, 'a, T: 'static> {
     cx: &'c mut LowerContext<'a, T>,
     /// What the guest returned, in the walk's order.
@@ -118,25 +168,87 @@ struct Allocate<'c, 'a, T: 'static> {
 
 impl<T: 'static> Pass for Allocate<'_, '_, T> {
     fn string(&mut self, _at: usize, s: &str) -> Result<()> {
-        // The limit wasmtime's own lowering sets.
-        if s.len() > (1 << 31) - 1 {
-            bail!("string length of {} too large to copy into wasm", s.len());
-        }
-        let ptr = self.cx.realloc(0, 0, 1, s.len())?;
+        let ptr = self.cx.realloc(0, 0, 1, string_len(s)?)?;
         self.at.push(ptr);
         Ok(())
     }
 
     fn list(&mut self, _at: usize, len: usize, abi: CanonicalAbiInfo) -> Result<usize> {
-        let Some(size) = len.checked_mul(abi.size32 as usize) else {
-            bail!("size overflow copying a list");
-        };
-        let ptr = self.cx.realloc(0, 0, abi.align32, size)?;
+        let ptr = self.cx.realloc(0, 0, abi.align32, list_size(len, &abi)?)?;
         self.at.push(ptr);
         Ok(ptr)
     }
 
     fn scalar<const N: usize>(&mut self, _at: usize, _bytes: [u8; N]) {}
+}
+
+/// The strings and lists laid out one after the other from `next`, each
+/// aligned as the ABI says. As the first pass in one block, from 0, it
+/// measures the block; in the second, from the block's start, it places
+/// each value at the same offset in it.
+struct Bump {
+    next: usize,
+    /// The largest alignment asked for (the block's own).
+    align: u32,
+    /// Where the values must end.
+    limit: usize,
+}
+
+impl Bump {
+    /// For measuring a block.
+    fn measure() -> Bump {
+        Bump {
+            next: 0,
+            align: 1,
+            limit: MAX_BYTES,
+        }
+    }
+
+    /// For placing values in a block of `size` bytes at `start`, which
+    /// `realloc` returned and checked against the guest's memory: a value
+    /// that would end past it is an error, not a write outside it.
+    fn block(start: usize, size: usize) -> Bump {
+        Bump {
+            next: start,
+            align: 1,
+            limit: start + size,
+        }
+    }
+
+    fn take(&mut self, size: usize, align: u32) -> Result<usize> {
+        let at = self.next.next_multiple_of(align as usize);
+        match at.checked_add(size) {
+            Some(end) if end <= self.limit => {
+                self.next = end;
+                self.align = self.align.max(align);
+                Ok(at)
+            }
+            _ => bail!(
+                "the event does not fit the memory measured for it: more than {MAX_BYTES} \
+                 bytes, or changed between the two lowering passes"
+            ),
+        }
+    }
+}
+
+impl Pass for Bump {
+    fn string(&mut self, _at: usize, s: &str) -> Result<()> {
+        self.take(string_len(s)?, 1).map(drop)
+    }
+
+    fn list(&mut self, _at: usize, len: usize, abi: CanonicalAbiInfo) -> Result<usize> {
+        self.take(list_size(len, &abi)?, abi.align32)
+    }
+
+    fn scalar<const N: usize>(&mut self, _at: usize, _bytes: [u8; N]) {}
+}
+
+/// Where the second pass finds each string's and list's memory.
+enum Pointers {
+    /// What the guest returned for each, in the walk's order.
+    Given(std::vec::IntoIter<usize>),
+    /// Pieces of one block.
+    Block(Bump),
 }
 
 /// Second pass: everything written through one borrow of the memory. Every
@@ -145,14 +257,18 @@ impl<T: 'static> Pass for Allocate<'_, '_, T> {
 /// checks again.
 struct Write<'m> {
     memory: &'m mut [u8],
-    at: std::vec::IntoIter<usize>,
+    pointers: Pointers,
 }
 
 impl Write<'_> {
-    fn next(&mut self) -> Result<usize> {
-        match self.at.next() {
-            Some(ptr) => Ok(ptr),
-            None => bail!("the event changed between the two lowering passes"),
+    /// Where the next string or list goes.
+    fn next(&mut self, size: usize, align: u32) -> Result<usize> {
+        match &mut self.pointers {
+            Pointers::Given(at) => match at.next() {
+                Some(ptr) => Ok(ptr),
+                None => bail!("the event changed between the two lowering passes"),
+            },
+            Pointers::Block(bump) => bump.take(size, align),
         }
     }
 
@@ -165,14 +281,14 @@ impl Write<'_> {
 
 impl Pass for Write<'_> {
     fn string(&mut self, at: usize, s: &str) -> Result<()> {
-        let ptr = self.next()?;
+        let ptr = self.next(s.len(), 1)?;
         self.memory[ptr..][..s.len()].copy_from_slice(s.as_bytes());
         self.pointer(at, ptr, s.len());
         Ok(())
     }
 
-    fn list(&mut self, at: usize, len: usize, _abi: CanonicalAbiInfo) -> Result<usize> {
-        let ptr = self.next()?;
+    fn list(&mut self, at: usize, len: usize, abi: CanonicalAbiInfo) -> Result<usize> {
+        let ptr = self.next(list_size(len, &abi)?, abi.align32)?;
         self.pointer(at, ptr, len);
         Ok(ptr)
     }

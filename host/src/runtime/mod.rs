@@ -23,6 +23,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 pub use instance::{CallError, Instance, StageOutput};
 pub use limits::{Limits, MemoryLimiter};
 pub use load::{LoadError, Plugin, Role, Source, inspect};
+pub use lower::Lowering;
 
 use crate::tables::Tables;
 use bindings::faultline::plugin::host::{self as host_api, LogLevel, LookupError};
