@@ -5,8 +5,10 @@
 //!
 //! The region is in use only between calls, when the host lowers the next
 //! call's arguments and the bindings lift them; the export wrappers switch it
-//! off before the plugin's own code runs and reset it once the arguments are
-//! dropped. The plugin is handed its arguments by reference, so (safe) plugin
+//! off before the plugin's own code runs and reset it once the call is over.
+//! The arguments are then forgotten rather than dropped: they are plain data
+//! in the arena's memory, which the reset lets go at once. The plugin is
+//! handed its arguments by reference, so (safe) plugin
 //! code cannot keep them past the call; everything it allocates itself comes
 //! from the system allocator as usual. Enabled by the `call-arena` feature
 //! (on by default) in Wasm builds, where it is the global allocator.
@@ -180,8 +182,10 @@ impl CallArena {
     }
 
     /// The plugin's own code is about to run: allocate from the system.
-    pub fn switch_off(&self) {
-        self.region().on = false;
+    /// Returns whether the arena was serving allocations until now (then
+    /// the call's arguments are all in its memory).
+    pub fn switch_off(&self) -> bool {
+        std::mem::replace(&mut self.region().on, false)
     }
 
     /// The call's arguments are gone: empty the region (growing it if the
@@ -340,11 +344,15 @@ pub fn holds_argument(ptr: *const u8) -> bool {
 }
 
 /// Marks the start of the plugin's own code in a call (the export macros
-/// call it).
+/// call it). Returns whether the call's arguments are all in the arena's
+/// memory: then they need not be dropped, since the reset at the call's end
+/// lets them go at once.
 #[doc(hidden)]
-pub fn call_starts() {
+pub fn call_starts() -> bool {
     #[cfg(all(target_arch = "wasm32", feature = "call-arena"))]
-    global::ARENA.switch_off();
+    return global::ARENA.switch_off();
+    #[cfg(not(all(target_arch = "wasm32", feature = "call-arena")))]
+    false
 }
 
 /// Marks the end of a call (the export macros call it).

@@ -223,7 +223,7 @@ pub mod __private {
 macro_rules! __export_common {
     ($ty:ty, $trait:ident) => {
         fn metadata() -> $crate::PluginMetadata {
-            $crate::__private::call_starts();
+            let _ = $crate::__private::call_starts();
             let metadata = $crate::PluginMetadata {
                 name: env!("CARGO_PKG_NAME").to_string(),
                 version: env!("CARGO_PKG_VERSION").to_string(),
@@ -235,7 +235,7 @@ macro_rules! __export_common {
             metadata
         }
         fn configure(config: String) -> Result<(), $crate::PluginError> {
-            $crate::__private::call_starts();
+            let _ = $crate::__private::call_starts();
             let configured = $crate::parse_config(&config)
                 .and_then(<$ty as $crate::$trait>::new)
                 .map(|plugin| __FAULTLINE_PLUGIN.with(|cell| *cell.borrow_mut() = Some(plugin)));
@@ -268,9 +268,16 @@ macro_rules! __export_role {
                     // The arguments come from the call arena (see `arena`):
                     // the plugin's own code allocates from the system, and
                     // the arena is reset once the arguments are dropped.
-                    $crate::__private::call_starts();
+                    let in_arena = $crate::__private::call_starts();
                     let result = $crate::__private::with_plugin(&__FAULTLINE_PLUGIN, |$p| $body);
-                    $(drop($arg);)*
+                    if in_arena {
+                        // Plain data in the arena's memory, which the reset
+                        // below lets go: freeing each string and list one by
+                        // one would only find that out again.
+                        $(::std::mem::forget($arg);)*
+                    } else {
+                        $(drop($arg);)*
+                    }
                     // SAFETY: the arguments are dropped.
                     unsafe { $crate::__private::call_ends() };
                     result
