@@ -1,11 +1,11 @@
 //! The host writes each event into a plugin's memory with its own
 //! single-borrow lowering (`runtime/lower.rs`), not wasmtime's, and in one
 //! block for plugins that allow it: a plugin must see exactly the same event
-//! every way.
+//! (and a scorer the same classification) every way.
 
 use std::sync::Arc;
 
-use faultline::runtime::bindings::faultline::plugin::types::Event;
+use faultline::runtime::bindings::faultline::plugin::types::{Classification, Event, Severity};
 use faultline::runtime::{Instance, Lowering, Plugin, Runtime, RuntimeOptions, StageOutput, load};
 use faultline_testkit::corpus::{Rng, labelled, sized_event, with_frame_context};
 use serde_json::json;
@@ -19,6 +19,20 @@ fn seen(instance: &mut Instance, event: &Event, how: Lowering) -> String {
         Ok(StageOutput::Classification(Some(c))) => c.category.concat(),
         other => panic!("the echo plugin returned {other:?}"),
     }
+}
+
+/// A test plugin, loaded.
+fn plugin(name: &str) -> Arc<Plugin> {
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: None,
+        ..RuntimeOptions::default()
+    })
+    .unwrap();
+    let spec = load::PluginSpec::new(
+        name,
+        load::Source::Path(faultline_testkit::test_plugin(name)),
+    );
+    Arc::new(Plugin::load(&runtime, spec, Default::default()).unwrap())
 }
 
 /// Every kind of value in every place an event can hold one, and the parts
@@ -68,16 +82,7 @@ fn edge_cases() -> Vec<serde_json::Value> {
 
 #[test]
 fn a_plugin_sees_the_same_event_however_it_is_lowered() {
-    let runtime = Runtime::new(RuntimeOptions {
-        cache_dir: None,
-        ..RuntimeOptions::default()
-    })
-    .unwrap();
-    let spec = load::PluginSpec::new(
-        "echo",
-        load::Source::Path(faultline_testkit::test_plugin("echo")),
-    );
-    let echo = Arc::new(Plugin::load(&runtime, spec, Default::default()).unwrap());
+    let echo = plugin("echo");
     assert!(echo.argument_block, "the SDK's call arena allows one block");
     let unconfigured = Instance::unconfigured(echo.clone()).unwrap();
     assert_eq!(
@@ -128,5 +133,69 @@ fn a_plugin_sees_the_same_event_however_it_is_lowered() {
     // guest's allocator saw nothing amiss.
     for (_, event) in events.iter().cycle().take(2_000) {
         seen(&mut instance, event, Lowering::OneBlock);
+    }
+}
+
+#[test]
+fn a_scorer_sees_the_same_classification_however_it_is_lowered() {
+    let echo = plugin("echo_scorer");
+    assert!(echo.argument_block);
+    let mut instance = Instance::new(echo, "{}").unwrap();
+    let mut rng = Rng::new(7);
+    let events: Vec<Event> = edge_cases()
+        .into_iter()
+        .chain([sized_event(0, 2048, &mut rng)])
+        .map(|json| faultline::event::from_json(&json).unwrap())
+        .collect();
+    let classification = |severity, fingerprint| Classification {
+        code: "AVAIL.UPSTREAM.HTTP5XX".into(),
+        category: vec!["availability".into(), "".into(), "naïve ✓".into()],
+        taxonomy: "faultline-symptom/1".into(),
+        severity,
+        confidence: 0.75,
+        fingerprint,
+    };
+    let mut classifications = vec![
+        None,
+        Some(Classification {
+            code: String::new(),
+            category: Vec::new(),
+            taxonomy: String::new(),
+            severity: Severity::Low,
+            confidence: 0.0,
+            fingerprint: Some(Vec::new()),
+        }),
+    ];
+    for severity in [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ] {
+        classifications.push(Some(classification(severity, None)));
+        classifications.push(Some(classification(
+            severity,
+            Some(vec!["{{ default }}".into(), "checkout".into()]),
+        )));
+    }
+    let mut seen = |event: &Event, c: Option<&Classification>, how| {
+        let mut event = event.clone();
+        instance.set_lowering(Some(how));
+        assert_eq!(instance.lowering(), how);
+        match instance.run(&mut event, c) {
+            Ok(StageOutput::Impact(i)) => i.factors[0].detail.clone(),
+            other => panic!("the echo scorer returned {other:?}"),
+        }
+    };
+    for event in &events {
+        for c in &classifications {
+            let theirs = seen(event, c.as_ref(), Lowering::Wasmtime);
+            for how in [Lowering::PerValue, Lowering::OneBlock] {
+                assert_eq!(seen(event, c.as_ref(), how), theirs, "{how:?} for {c:?}");
+            }
+            if let Some(c) = c {
+                assert!(theirs.contains(&format!("{:?}", c.taxonomy)), "{theirs}");
+            }
+        }
     }
 }

@@ -201,8 +201,9 @@ fn new_store(plugin: &Plugin) -> (Store<PluginState>, GuestOutput) {
     (store, stderr)
 }
 
-/// `func` with other parameter types: a role's export taking the event as
-/// [`Lowered`] where `bindgen!` has `&Event`.
+/// `func` with other parameter types: a role's export taking the event (and
+/// the scorer's classification) as [`Lowered`] where `bindgen!` has `&Event`
+/// (and `Option<&Classification>`).
 ///
 /// # Safety
 ///
@@ -353,10 +354,10 @@ impl Instance {
         let how = self.lowering();
         let output = self.guarded(timeout, |store, guest| {
             let event = Lowered {
-                event: event_ref,
+                value: event_ref,
                 how,
             };
-            // SAFETY (each `retyped`): `Lowered` type-checks as `&Event`.
+            // SAFETY (each `retyped`): `Lowered<V>` type-checks as `V`.
             Ok(match guest {
                 Guest::Classifier(g) => unsafe { retyped(g.func_classify()) }
                     .call(store, (event,))?
@@ -371,7 +372,16 @@ impl Instance {
                     .0
                     .map(StageOutput::Edits),
                 Guest::Scorer(g) => unsafe { retyped(g.func_score()) }
-                    .call(store, (event, classification))?
+                    .call(
+                        store,
+                        (
+                            event,
+                            Lowered {
+                                value: classification,
+                                how,
+                            },
+                        ),
+                    )?
                     .0
                     .map(StageOutput::Impact),
             })

@@ -1,11 +1,12 @@
-//! The event, lowered into a plugin's memory with one look-up of that memory
-//! and, where the plugin allows it, one allocation.
+//! The event (and the scorer's classification), lowered into a plugin's
+//! memory with one look-up of that memory and, where the plugin allows it,
+//! one allocation.
 //!
 //! wasmtime's own lowering of a record (what `bindgen!` derives) asks the
 //! store for the guest's memory again for every value it writes: a 2 KB
 //! event is some 400 look-ups, the hottest host function of an empty call.
 //! [`Lowered`] writes the same bytes by the same canonical-ABI layout in two
-//! passes over the event:
+//! passes over the value:
 //!
 //! 1. the allocations. [`Lowering::PerValue`]: every `cabi_realloc` call, for
 //!    each string and list, in the order wasmtime makes them (depth first, a
@@ -48,7 +49,7 @@ use wasmtime::component::{ComponentType, Lower};
 use wasmtime::{Result, bail};
 
 use super::bindings::faultline::plugin::types::{
-    Attribute, Event, Exception, Frame, Level, Request, User, Value,
+    Attribute, Classification, Event, Exception, Frame, Level, Request, Severity, User, Value,
 };
 
 /// How an event is written into a plugin's memory (see the module docs).
@@ -64,39 +65,59 @@ pub enum Lowering {
     Wasmtime,
 }
 
-/// An event to pass to a plugin, lowered as described in the module docs.
-/// It type-checks exactly as [`Event`] does.
+/// A value the host lowers itself: the event, or the scorer's
+/// classification.
+pub(crate) trait Walk: Lower {
+    /// Runs `p` over the value's strings, lists and scalars, the value at
+    /// `at`.
+    fn walk<P: Pass>(&self, p: &mut P, at: usize) -> Result<()>;
+}
+
+impl Walk for &Event {
+    fn walk<P: Pass>(&self, p: &mut P, at: usize) -> Result<()> {
+        event(p, self, at)
+    }
+}
+
+impl Walk for Option<&Classification> {
+    fn walk<P: Pass>(&self, p: &mut P, at: usize) -> Result<()> {
+        option(p, at, self, |p, at, c| classification(p, at, c))
+    }
+}
+
+/// A value to pass to a plugin, lowered as described in the module docs. It
+/// type-checks exactly as `V` does.
 #[derive(Clone, Copy)]
-pub(crate) struct Lowered<'a> {
-    /// The event.
-    pub event: &'a Event,
+pub(crate) struct Lowered<V> {
+    /// The value.
+    pub value: V,
     /// How.
     pub how: Lowering,
 }
 
-// SAFETY: every associated item is `Event`'s own, so wasmtime's checks of
-// this type are its checks of `Event`.
-unsafe impl ComponentType for Lowered<'_> {
-    type Lower = <Event as ComponentType>::Lower;
-    const ABI: CanonicalAbiInfo = <Event as ComponentType>::ABI;
+// SAFETY: every associated item is `V`'s own, so wasmtime's checks of this
+// type are its checks of `V`.
+unsafe impl<V: ComponentType> ComponentType for Lowered<V> {
+    type Lower = V::Lower;
+    const ABI: CanonicalAbiInfo = V::ABI;
 
     fn typecheck(ty: &InterfaceType, types: &InstanceType<'_>) -> Result<()> {
-        <Event as ComponentType>::typecheck(ty, types)
+        V::typecheck(ty, types)
     }
 }
 
-// SAFETY: writes exactly what `Event`'s derived implementation writes, at
-// the offsets it writes them (see the module docs).
-unsafe impl Lower for Lowered<'_> {
+// SAFETY: writes exactly what `V`'s derived implementation writes, at the
+// offsets it writes them (see the module docs).
+unsafe impl<V: Walk> Lower for Lowered<V> {
     fn linear_lower_to_flat<T>(
         &self,
         cx: &mut LowerContext<'_, T>,
         ty: InterfaceType,
         dst: &mut MaybeUninit<Self::Lower>,
     ) -> Result<()> {
-        // An event has far more than 16 flat values, so this is never
-        // called for a parameter; wasmtime's own code is right for it.
-        self.event.linear_lower_to_flat(cx, ty, dst)
+        // The event has far more than 16 flat values, so its calls' params
+        // always go through memory; wasmtime's own code is right for this.
+        self.value.linear_lower_to_flat(cx, ty, dst)
     }
 
     fn linear_lower_to_memory<T>(
@@ -106,11 +127,11 @@ unsafe impl Lower for Lowered<'_> {
         offset: usize,
     ) -> Result<()> {
         if self.how == Lowering::Wasmtime || cx.options().string_encoding != StringEncoding::Utf8 {
-            return self.event.linear_lower_to_memory(cx, ty, offset);
+            return self.value.linear_lower_to_memory(cx, ty, offset);
         }
         let pointers = if self.how == Lowering::OneBlock {
             let mut measure = Bump::measure();
-            event(&mut measure, self.event, offset)?;
+            self.value.walk(&mut measure, offset)?;
             let block = cx.realloc(0, 0, measure.align, measure.next)?;
             Pointers::Block(Bump::block(block, measure.next))
         } else {
@@ -118,20 +139,20 @@ unsafe impl Lower for Lowered<'_> {
                 cx: &mut *cx,
                 at: Vec::with_capacity(128),
             };
-            event(&mut allocate, self.event, offset)?;
+            self.value.walk(&mut allocate, offset)?;
             Pointers::Given(allocate.at.into_iter())
         };
         let mut write = Write {
             memory: cx.as_slice_mut(),
             pointers,
         };
-        event(&mut write, self.event, offset)
+        self.value.walk(&mut write, offset)
     }
 }
 
 /// One of the two passes: what to do with a string, a list and a scalar at
 /// an offset in the guest's memory.
-trait Pass {
+pub(crate) trait Pass {
     /// A string whose pointer and length go at `at`.
     fn string(&mut self, at: usize, s: &str) -> Result<()>;
     /// A list of `len` values laid out as `abi` says, whose pointer and
@@ -380,6 +401,11 @@ layout!(USER, User, [Text, Text, Text, Text]);
 layout!(REQUEST, Request, [Text, Text, Text, Text, Pairs]);
 layout!(ATTRIBUTE, Attribute, [String, Value]);
 layout!(PAIR, (String, String), [String, String]);
+layout!(
+    CLASSIFICATION,
+    Classification,
+    [String, Vec<String>, String, Severity, f32, Option<Vec<String>>]
+);
 
 /// Where an option's payload goes, after its one-byte discriminant.
 const fn payload<T: ComponentType>() -> usize {
@@ -531,6 +557,36 @@ fn attribute<P: Pass>(p: &mut P, at: usize, a: &Attribute) -> Result<()> {
 fn pair<P: Pass>(p: &mut P, at: usize, (k, v): &(String, String)) -> Result<()> {
     p.string(at + PAIR[0], k)?;
     p.string(at + PAIR[1], v)
+}
+
+fn classification<P: Pass>(p: &mut P, at: usize, c: &Classification) -> Result<()> {
+    let Classification {
+        code,
+        category,
+        taxonomy,
+        severity,
+        confidence,
+        fingerprint,
+    } = c;
+    let o = CLASSIFICATION.map(|o| at + o);
+    p.string(o[0], code)?;
+    list(p, o[1], category, |p, at, s| p.string(at, s))?;
+    p.string(o[2], taxonomy)?;
+    p.scalar(o[3], [severity_case(*severity)]);
+    p.scalar(o[4], confidence.to_bits().to_le_bytes());
+    option(p, o[5], fingerprint, |p, at, parts| {
+        list(p, at, parts, |p, at, s| p.string(at, s))
+    })
+}
+
+/// The case index of a severity, in the WIT's order.
+fn severity_case(severity: Severity) -> u8 {
+    match severity {
+        Severity::Low => 0,
+        Severity::Medium => 1,
+        Severity::High => 2,
+        Severity::Critical => 3,
+    }
 }
 
 /// The case index of a level, in the WIT's order.

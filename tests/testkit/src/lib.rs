@@ -29,6 +29,7 @@ const TEST_PLUGINS: &[&str] = &[
     "wrong-world",
     "noop",
     "echo",
+    "echo-scorer",
     "noop-scalars",
     "reads-probe",
     "stale-draft",
