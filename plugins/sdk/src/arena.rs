@@ -29,7 +29,8 @@ use std::cell::UnsafeCell;
 /// The region's first size; it grows at a reset to hold what the last
 /// window asked for.
 const FIRST_CAPACITY: usize = 64 << 10;
-/// Alignment of the region and of spilled blocks; no argument asks for more.
+/// Alignment of the region and of spilled blocks (one for an allocation that
+/// asks for more is padded to it).
 const REGION_ALIGN: usize = 16;
 
 /// Name of the custom section by which a component tells the host that its
@@ -223,24 +224,24 @@ impl CallArena {
             return None;
         }
         r.wanted = r.wanted.saturating_add(layout.size() + layout.align() - 1);
-        if layout.align() > REGION_ALIGN {
-            return None;
-        }
         let (base, capacity) = Block::data(r.region);
         let start = r.used.checked_next_multiple_of(layout.align())?;
         let end = start.checked_add(layout.size())?;
-        if !base.is_null() && end <= capacity {
+        if !base.is_null() && layout.align() <= REGION_ALIGN && end <= capacity {
             r.used = end;
             return Some(unsafe { base.add(start) });
         }
-        // No room: a block of its own, let go a reset after the next.
-        let block = Block::new(layout.size());
+        // No room (or an alignment the region's start does not give): a
+        // block of its own, let go a reset after the next.
+        let padding = layout.align().saturating_sub(REGION_ALIGN);
+        let block = Block::new(layout.size().checked_add(padding)?);
         if block.is_null() {
             return None;
         }
         unsafe { (*block).next = r.spilled };
         r.spilled = block;
-        Some(Block::data(block).0)
+        let data = Block::data(block).0;
+        Some(unsafe { data.add(data.align_offset(layout.align())) })
     }
 }
 
@@ -460,6 +461,18 @@ mod tests {
             pieces.iter().all(|&p| !arena.holds(p)),
             "the spilled blocks and the replaced region are let go"
         );
+    }
+
+    #[test]
+    fn alignments_past_the_regions_get_blocks_of_the_arenas_own() {
+        let arena = CallArena::new();
+        unsafe { arena.reset() };
+        for align in [32, 64, 4096] {
+            let p = unsafe { arena.alloc(layout(100, align)) };
+            assert_eq!(p as usize % align, 0);
+            assert!(arena.holds(p) && arena.holds(unsafe { p.add(99) }));
+            unsafe { p.write_bytes(3, 100) };
+        }
     }
 
     #[test]

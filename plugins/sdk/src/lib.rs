@@ -267,7 +267,7 @@ macro_rules! __export_role {
                 fn $f($($arg: $argty),*) -> $ret {
                     // The arguments come from the call arena (see `arena`):
                     // the plugin's own code allocates from the system, and
-                    // the arena is reset once the arguments are dropped.
+                    // the arena is reset once the call is over.
                     let in_arena = $crate::__private::call_starts();
                     let result = $crate::__private::with_plugin(&__FAULTLINE_PLUGIN, |$p| $body);
                     if in_arena {
@@ -278,7 +278,7 @@ macro_rules! __export_role {
                     } else {
                         $(drop($arg);)*
                     }
-                    // SAFETY: the arguments are dropped.
+                    // SAFETY: the arguments are dropped or forgotten.
                     unsafe { $crate::__private::call_ends() };
                     result
                 }
