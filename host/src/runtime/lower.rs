@@ -27,7 +27,7 @@
 //! promises the rest). Each `cabi_realloc` is a call into the guest, with
 //! its trap-handling set-up: one instead of ~70 for a 2 KB event.
 //!
-//! Both passes walk the event with one generic walk ([`event`] over a
+//! Both passes walk the value with one generic walk ([`Walk`] over a
 //! [`Pass`]), so they cannot disagree about the order; the layout comes from
 //! wasmtime's own ABI figures for the generated types, and a compile-time
 //! check ties each record's size to the one wasmtime computes. The
