@@ -31,6 +31,7 @@
 
 mod apply;
 pub mod arena;
+pub mod compare;
 mod fields;
 mod recent;
 mod tables;
