@@ -179,7 +179,7 @@ impl Pii {
     fn replacement(&self, kind: Kind, original: &str) -> String {
         match self.method(kind) {
             Method::Remove => String::new(),
-            Method::Replace => format!("[{}]", kind.name()),
+            Method::Replace => ["[", kind.name(), "]"].concat(),
             Method::Mask => mask(kind, original),
             Method::Hash => {
                 let mut mac = self.hasher.clone().expect("hash_key checked in new");

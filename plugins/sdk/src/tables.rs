@@ -3,7 +3,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::fmt::Write;
 
 use crate::{LookupError, Recent};
 
@@ -98,7 +97,9 @@ impl<T: Tables> Tables for Remembered<T> {
         let mut text = self.text.borrow_mut();
         text.clear();
         // The table's length first: no two table and key pairs read alike.
-        let _ = write!(text, "{}:{table}", table.len());
+        crate::fields::push_number(&mut text, table.len());
+        text.push(':');
+        text.push_str(table);
         text.push_str(key);
         if let Some(answer) = self.answers.borrow().get(&text) {
             return answer.clone();
