@@ -302,10 +302,14 @@ fn http_status(event: &Event) -> Option<u16> {
 
 impl<'a> Facts<'a> {
     fn gather(event: &'a Event) -> Facts<'a> {
+        // Sized once: growing them would call the allocator several times
+        // per event.
+        let exceptions = event.exceptions.len();
+        let frames: usize = event.exceptions.iter().map(|e| e.frames.len()).sum();
         let mut facts = Facts {
-            exception_types: Vec::new(),
-            messages: Vec::new(),
-            modules: Vec::new(),
+            exception_types: Vec::with_capacity(exceptions),
+            messages: Vec::with_capacity(1 + exceptions),
+            modules: Vec::with_capacity(exceptions + frames),
             logger: event.logger.as_deref(),
             http_status: http_status(event),
         };
