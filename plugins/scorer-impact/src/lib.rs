@@ -262,7 +262,7 @@ impl ImpactScorer {
                     Severity::High => "high",
                     Severity::Critical => "critical",
                 };
-                (v, format!("{name} severity of {}", cl.code))
+                (v, [name, " severity of ", &cl.code].concat())
             }
             None => {
                 let v = match event.level {
@@ -279,7 +279,7 @@ impl ImpactScorer {
                     Level::Error => "error",
                     Level::Fatal => "fatal",
                 };
-                (v, format!("level {name}"))
+                (v, ["level ", name].concat())
             }
         };
         let tier = self.tier(event);
@@ -295,7 +295,7 @@ impl ImpactScorer {
             _ => c.unknown_criticality,
         };
         let criticality_detail = match &tier {
-            Some(t) => format!("service tier {t}"),
+            Some(t) => ["service tier ", t].concat(),
             None => "service tier unknown".into(),
         };
         let users = self.users(event);
@@ -312,8 +312,8 @@ impl ImpactScorer {
             found.map(|n| &c.critical_transactions[n])
         });
         let (transaction_value, transaction_detail) = match (transaction, critical_flow) {
-            (Some(t), Some(p)) => (1.0, format!("{t} is a critical flow ({p})")),
-            (Some(t), None) => (0.3, format!("{t} is not a critical flow")),
+            (Some(t), Some(p)) => (1.0, [t, " is a critical flow (", p, ")"].concat()),
+            (Some(t), None) => (0.3, [t, " is not a critical flow"].concat()),
             (None, _) => (0.0, "no transaction".into()),
         };
         let revenue = self.revenue(event);
