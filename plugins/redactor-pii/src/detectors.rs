@@ -329,7 +329,8 @@ impl Shape {
             Kind::Bearer => self.space && self.len >= 14,
             Kind::Secret => self.equals || self.colons >= 1,
             Kind::Email => self.at,
-            Kind::Iban => self.digits >= 2,
+            // Two capitals, two digits, then at least eight more: 12 bytes.
+            Kind::Iban => self.digits >= 2 && self.key_mark && self.len >= 12,
             Kind::Ssn => self.digits >= 9,
             Kind::Ipv4 | Kind::Phone => self.digits >= 4,
             Kind::Card => self.digits >= 13,
@@ -349,6 +350,8 @@ struct Gate {
     at: bool,
     /// An `@` and two colons (credentials in a URL).
     at_colons: bool,
+    /// Two digits, a capital and 12 bytes (an IBAN).
+    iban: bool,
     equals: bool,
     jwt: bool,
     /// Least length of a value with a key mark that may hold an API key.
@@ -365,6 +368,7 @@ impl Gate {
             dashes: usize::MAX,
             at: false,
             at_colons: false,
+            iban: false,
             equals: false,
             jwt: false,
             key_mark_len: usize::MAX,
@@ -382,7 +386,7 @@ impl Gate {
                     gate.colons = gate.colons.min(1);
                 }
                 Kind::Email => gate.at = true,
-                Kind::Iban => gate.digits = gate.digits.min(2),
+                Kind::Iban => gate.iban = true,
                 Kind::Ssn => gate.digits = gate.digits.min(9),
                 Kind::Ipv4 | Kind::Phone => gate.digits = gate.digits.min(4),
                 Kind::Card => gate.digits = gate.digits.min(13),
@@ -399,6 +403,7 @@ impl Gate {
             || s.colons >= self.colons
             || s.dashes >= self.dashes
             || s.at && (self.at || self.at_colons && s.colons >= 2)
+            || self.iban && s.digits >= 2 && s.key_mark && s.len >= 12
             || s.equals && self.equals
             || s.jwt_start && self.jwt
             || s.key_mark && s.len >= self.key_mark_len
