@@ -234,7 +234,7 @@ impl<T: Tables> Context<T> {
             }
             for (column, value) in row {
                 out.attributes.push(Attribute {
-                    key: format!("contexts.{}.{}", lookup.context, escape(&column)),
+                    key: ["contexts.", &lookup.context, ".", &escape(&column)].concat(),
                     value: Value::Text(value),
                 });
             }

@@ -2,9 +2,9 @@
 //!
 //! Every `==` between strings or byte slices (a hash map finding its key, a
 //! table lookup, `starts_with`) ends in the C library's `memcmp`, and the one
-//! Wasm components link compares a byte per step. Loading eight bytes at a
-//! time takes about a fifth of the instructions on the texts plugins compare
-//! (field names, module names, messages). In Wasm builds, with the
+//! Wasm components link compares a byte per step; this one loads eight
+//! bytes per step, and looks at single bytes only in the last few or where
+//! a word differs. In Wasm builds, with the
 //! `word-compare` feature (on by default), this is the component's `memcmp`:
 //! a symbol defined by the program is used before the C library's.
 
