@@ -392,10 +392,8 @@ fn fingerprint(code: &str, event: &Event) -> Vec<String> {
             .or_else(|| exc.frames.last());
         if let Some(f) = frame {
             let location = f.module.as_deref().or(f.filename.as_deref()).unwrap_or("?");
-            parts.push(format!(
-                "{location}:{}",
-                f.function.as_deref().unwrap_or("?")
-            ));
+            let function = f.function.as_deref().unwrap_or("?");
+            parts.push([location, ":", function].concat());
         }
     } else if let Some(m) = &event.message {
         parts.push(normalize_message(m));
