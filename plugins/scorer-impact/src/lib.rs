@@ -162,7 +162,7 @@ fn lookup<'e>(event: &'e Event, keys: &[String]) -> Option<&'e Value> {
 fn text_of(value: &Value) -> Option<String> {
     match value {
         Value::Text(s) => Some(s.clone()),
-        Value::Integer(i) => Some(i.to_string()),
+        Value::Integer(i) => Some(itoa::Buffer::new().format(*i).to_owned()),
         Value::Number(n) if n.is_finite() => Some(format!("{n}")),
         _ => None,
     }
@@ -322,7 +322,10 @@ impl ImpactScorer {
             ((1.0 + v).ln() / (1.0 + c.revenue_full_scale_minor as f64).ln()).min(1.0)
         });
         let revenue_detail = match &revenue {
-            Some(m) => format!("{} {} minor units at risk", m.minor_units, m.currency),
+            Some(m) => {
+                let amount = itoa::Buffer::new().format(m.minor_units).to_owned();
+                [&amount, " ", &m.currency, " minor units at risk"].concat()
+            }
             None => "no amount on the event".into(),
         };
         let w = &c.weights;
@@ -339,7 +342,7 @@ impl ImpactScorer {
                 w.users,
                 users_value,
                 match users {
-                    Some(u) => format!("{u} users affected"),
+                    Some(u) => [itoa::Buffer::new().format(u), " users affected"].concat(),
                     None => "users affected unknown".into(),
                 },
             ),
@@ -467,7 +470,17 @@ mod tests {
         assert_eq!(impact.level, ImpactLevel::Critical);
         let sum: f64 = impact.factors.iter().map(|f| f.contribution).sum();
         assert_eq!(sum.round() as u8, impact.score);
-        assert_eq!(impact.factors.len(), 5);
+        let details: Vec<&str> = impact.factors.iter().map(|f| f.detail.as_str()).collect();
+        assert_eq!(
+            details,
+            [
+                "level fatal",
+                "service tier 1",
+                "1200 users affected",
+                "POST /checkout is a critical flow (checkout)",
+                "24950 EUR minor units at risk",
+            ]
+        );
     }
 
     #[test]
