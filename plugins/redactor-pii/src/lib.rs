@@ -185,7 +185,7 @@ impl Pii {
                 let mut mac = self.hasher.clone().expect("hash_key checked in new");
                 mac.update(original.as_bytes());
                 let digest = mac.finalize().into_bytes();
-                format!("[{}:{}]", kind.name(), hex::encode(&digest[..8]))
+                ["[", kind.name(), ":", &hex::encode(&digest[..8]), "]"].concat()
             }
         }
     }
