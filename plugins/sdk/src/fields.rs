@@ -55,34 +55,23 @@ pub struct StringField<'a> {
 
 impl StringField<'_> {
     /// The path that names this value in an [`crate::Edit`]. Built by
-    /// appending, not `format!`: the formatting machinery costs a plugin
-    /// several times as much.
+    /// appending, not `format!`, whose machinery is dear in a component.
     pub fn path(&self) -> String {
         let mut path = String::new();
-        let mut exception = |i: usize| {
-            path.push_str("exception.values.");
-            push_number(&mut path, i);
-            path.push('.');
-        };
-        let frame = |path: &mut String, j: usize| {
-            path.push_str("stacktrace.frames.");
-            push_number(path, j);
-            path.push('.');
-        };
         let (prefix, name) = match self.loc {
             Loc::Top(name) => ("", name),
             Loc::Exception(i, name) => {
-                exception(i);
+                push_indexed(&mut path, "exception.values.", i);
                 ("", name)
             }
             Loc::Frame(i, j, name) => {
-                exception(i);
-                frame(&mut path, j);
+                push_indexed(&mut path, "exception.values.", i);
+                push_indexed(&mut path, "stacktrace.frames.", j);
                 ("", name)
             }
             Loc::FrameVar(i, j, key) => {
-                exception(i);
-                frame(&mut path, j);
+                push_indexed(&mut path, "exception.values.", i);
+                push_indexed(&mut path, "stacktrace.frames.", j);
                 ("vars.", key)
             }
             Loc::Tag(key) => ("tags.", key),
@@ -97,7 +86,16 @@ impl StringField<'_> {
     }
 }
 
-/// Appends `n` in decimal.
+/// Appends `list`, the index `i` and a dot (`exception.values.0.`).
+fn push_indexed(path: &mut String, list: &str, i: usize) {
+    path.push_str(list);
+    push_number(path, i);
+    path.push('.');
+}
+
+/// Appends `n` in decimal, a character at a time: for the short numbers of
+/// a path or key this beat `itoa`, whose copy of a variable length is a call
+/// out of the component.
 pub(crate) fn push_number(text: &mut String, n: usize) {
     if n >= 10 {
         push_number(text, n / 10);
