@@ -17,6 +17,9 @@
 //!
 //! `-- --compare A.wasm B.wasm [--stage-config TOML]` instead times two
 //! builds of one plugin against each other in one process (see [`compare`]).
+//! `-- --events-out PATH` writes the NDJSON file `faultline process` is
+//! timed over (20 copies of the 1,000 events) and exits: the input for a
+//! profile of the binary.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -271,6 +274,21 @@ fn compare(a: &str, b: &str, stage_config: Option<&str>, events: &[host::Event],
     );
 }
 
+/// How many copies of the events `faultline process` is timed over.
+const PROCESS_COPIES: usize = 20;
+
+/// The NDJSON input `faultline process` is timed over.
+fn process_input(events: &[serde_json::Value]) -> Vec<u8> {
+    let mut ndjson = Vec::new();
+    for _ in 0..PROCESS_COPIES {
+        for event in events {
+            serde_json::to_writer(&mut ndjson, event).unwrap();
+            ndjson.push(b'\n');
+        }
+    }
+    ndjson
+}
+
 fn main() {
     // As the binary runs: freed memory is kept, not returned to the OS.
     faultline::configure_memory();
@@ -284,6 +302,11 @@ fn main() {
         .map(|j| faultline::event::from_json(j).unwrap())
         .collect();
     let args: Vec<String> = std::env::args().collect();
+    if let Some(path) = bench_text_arg("--events-out") {
+        std::fs::write(&path, process_input(&json)).expect("writing --events-out");
+        println!("wrote {} events to {path}", PROCESS_COPIES * json.len());
+        return;
+    }
     if let Some(at) = args.iter().position(|a| a == "--compare") {
         let (Some(a), Some(b)) = (args.get(at + 1), args.get(at + 2)) else {
             panic!("--compare needs two plugin files: --compare A.wasm B.wasm");
@@ -586,15 +609,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("faultline-chain-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("events.ndjson");
-    let copies = 20;
-    let mut ndjson = Vec::new();
-    for _ in 0..copies {
-        for line in &lines {
-            ndjson.extend_from_slice(line);
-            ndjson.push(b'\n');
-        }
-    }
-    std::fs::write(&input, &ndjson).unwrap();
+    std::fs::write(&input, process_input(&json)).unwrap();
     let process_with = |binary: &str, input: &std::path::Path| {
         let start = Instant::now();
         let status = std::process::Command::new(binary)
@@ -614,7 +629,7 @@ fn main() {
     std::fs::write(&one, &lines[0]).unwrap();
     let start_up = process(&one);
     let total = process(&input);
-    let n = copies * lines.len();
+    let n = PROCESS_COPIES * lines.len();
     println!();
     println!(
         "`faultline process`, built-in default chain, {n} events from a file to /dev/null, warm cache:"

@@ -67,7 +67,7 @@ pub fn run(args: Args) -> i32 {
         Err(code) => return code,
     };
     let chain = pipeline.chains.get_mut(&chain_name).expect("chain exists");
-    let input: Box<dyn BufRead> = match &args.input {
+    let mut input: Box<dyn BufRead> = match &args.input {
         Some(p) => match File::open(p) {
             Ok(f) => Box::new(BufReader::new(f)),
             Err(e) => {
@@ -94,15 +94,23 @@ pub fn run(args: Args) -> i32 {
     let max_bytes = args.max_event_kb << 10;
     let mut buffer = Vec::with_capacity(16 << 10);
     let (mut processed, mut dropped, mut dead, mut invalid) = (0u64, 0u64, 0u64, 0u64);
-    for (index, line) in input.split(b'\n').enumerate() {
-        let number = index + 1;
-        let line = match line {
-            Ok(l) => l,
+    // One buffer for every line: the event keeps none of it.
+    let mut line = Vec::with_capacity(16 << 10);
+    let mut number = 0;
+    loop {
+        line.clear();
+        match input.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
             Err(e) => {
                 eprintln!("error: reading input: {e}");
                 return FAILURE;
             }
-        };
+        }
+        number += 1;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }

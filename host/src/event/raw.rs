@@ -323,8 +323,22 @@ impl<'de> DeserializeSeed<'de> for Kept<'_> {
 }
 
 /// Reads one JSON document.
+///
+/// The bytes are checked to be UTF-8 once, as a whole, and then read as
+/// text: serde_json reading bytes checks each string on its own, which made
+/// reading the chain bench's 2 KB events a quarter slower. Bytes that are
+/// not UTF-8 are read as bytes, so the error is serde_json's own, with its
+/// line and column.
 pub fn from_slice(bytes: &[u8]) -> serde_json::Result<Raw<'_>> {
-    serde_json::from_slice(bytes)
+    match std::str::from_utf8(bytes) {
+        Ok(text) => from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
+}
+
+/// Reads JSON text.
+pub fn from_str(text: &str) -> serde_json::Result<Raw<'_>> {
+    serde_json::from_str(text)
 }
 
 /// Reads the members named in `keep` of a document that is one JSON object,
@@ -353,11 +367,20 @@ pub fn members_from_slice<'a>(
             RawVisitor(Keep::Members(self.0)).visit_map(map)
         }
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    de.disable_recursion_limit();
-    let raw = Members(keep).deserialize(&mut de)?;
-    de.end()?;
-    Ok(raw)
+    fn read<'a, R: serde_json::de::Read<'a>>(
+        mut de: serde_json::Deserializer<R>,
+        keep: Members<'_>,
+    ) -> serde_json::Result<Raw<'a>> {
+        de.disable_recursion_limit();
+        let raw = keep.deserialize(&mut de)?;
+        de.end()?;
+        Ok(raw)
+    }
+    // As in `from_slice`: UTF-8 checked once, not string by string.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => read(serde_json::Deserializer::from_str(text), Members(keep)),
+        Err(_) => read(serde_json::Deserializer::from_slice(bytes), Members(keep)),
+    }
 }
 
 /// Reads an already parsed value, borrowing its strings.

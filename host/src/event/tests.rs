@@ -257,6 +257,31 @@ fn text_reads_as_the_json_value_did() {
 }
 
 #[test]
+fn bytes_that_are_not_utf8_are_refused_with_where() {
+    // In a string, in a key, and in an array: each is an error that says
+    // where, as serde_json reading bytes says it.
+    for bad in [
+        &b"{\"message\": \"caf\xe9\"}"[..],
+        b"{\"m\xffssage\": 1}",
+        b"{\"skip\": [\"\xc3\x28\"], \"a\": 1}",
+    ] {
+        let e = raw::from_slice(bad).unwrap_err().to_string();
+        assert!(e.contains("line 1 column"), "{e}");
+        assert!(crate::event::parse(bad).is_err());
+    }
+    // Valid UTF-8 past ASCII reads as it is, and a string without escapes
+    // borrows from the input.
+    let text = "{\"m\": \"caf\u{e9} \u{1f600}\", \"e\": \"a\\nb\"}";
+    let raw = raw::from_slice(text.as_bytes()).unwrap();
+    let object = raw.as_object().unwrap();
+    assert!(matches!(
+        object.get("m"),
+        Some(Raw::String(Cow::Borrowed("caf\u{e9} \u{1f600}")))
+    ));
+    assert!(matches!(object.get("e"), Some(Raw::String(Cow::Owned(s))) if s == "a\nb"));
+}
+
+#[test]
 fn named_members_read_as_in_the_whole_document() {
     let text = r#"{"a":{"x":[1,"two",{"y":null}]},"skip":{"deep":[1,2,{"z":"\u00e9"}]},"b":"t\"ext","a":{"x":"last"},"c":3}"#;
     let whole = raw::from_slice(text.as_bytes()).unwrap();

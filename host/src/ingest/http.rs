@@ -147,7 +147,7 @@ fn split_events(body: &[u8]) -> Result<Vec<Result<SizedEvent<'_>, String>>, Stri
             Ok(items) => Ok(items
                 .into_iter()
                 .map(|item| {
-                    raw::from_slice(item.get().as_bytes())
+                    raw::from_str(item.get())
                         .map(|v| (v, item.get().len()))
                         .map_err(|e| format!("invalid JSON: {e}"))
                 })
@@ -163,7 +163,7 @@ fn split_events(body: &[u8]) -> Result<Vec<Result<SizedEvent<'_>, String>>, Stri
                 .filter(|l| !l.trim_ascii().is_empty())
                 .map(|line| match std::str::from_utf8(line) {
                     Err(e) => Err(format!("the line is not UTF-8: {e}")),
-                    Ok(text) => raw::from_slice(text.as_bytes())
+                    Ok(text) => raw::from_str(text)
                         .map(|v| (v, text.trim().len()))
                         .map_err(|e| format!("invalid JSON: {e}")),
                 })
