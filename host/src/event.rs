@@ -172,25 +172,30 @@ fn opt_string(obj: &Object, key: &str, path: &str) -> Result<Option<String>, Eve
 /// field's path only then (one per field of every frame would cost more
 /// than reading the frame).
 fn string_member(obj: &Object, key: &str) -> Result<Option<String>, String> {
-    match obj.get(key) {
-        None | Some(Raw::Null) => Ok(None),
-        Some(Raw::String(s)) => Ok(Some(s.to_string())),
-        Some(Raw::Number(n)) => Ok(Some(n.to_string())),
-        Some(Raw::Bool(b)) => Ok(Some(b.to_string())),
-        Some(other) => Err(format!("expected a string, got {}", other.kind())),
+    obj.get(key).map_or(Ok(None), string_value)
+}
+
+/// A string field's value: strings as they are, numbers and booleans as text.
+fn string_value(v: &Raw) -> Result<Option<String>, String> {
+    match v {
+        Raw::Null => Ok(None),
+        Raw::String(s) => Ok(Some(s.to_string())),
+        Raw::Number(n) => Ok(Some(n.to_string())),
+        Raw::Bool(b) => Ok(Some(b.to_string())),
+        other => Err(format!("expected a string, got {}", other.kind())),
     }
 }
 
 /// A line or column number, or the reason it is not one.
-fn u32_member(obj: &Object, key: &str) -> Result<Option<u32>, String> {
-    match obj.get(key) {
-        None | Some(Raw::Null) => Ok(None),
-        Some(Raw::Number(n)) => n
+fn u32_value(v: &Raw) -> Result<Option<u32>, String> {
+    match v {
+        Raw::Null => Ok(None),
+        Raw::Number(n) => n
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
             .map(Some)
             .ok_or_else(|| format!("expected a line or column number, got {n}")),
-        Some(other) => Err(format!("expected a number, got {}", other.kind())),
+        other => Err(format!("expected a number, got {}", other.kind())),
     }
 }
 
@@ -275,11 +280,13 @@ fn parse_event_id(v: Option<&Raw>) -> Result<String, EventError> {
     match v {
         None | Some(Raw::Null) => Ok(uuid::Uuid::new_v4().simple().to_string()),
         Some(Raw::String(s)) => {
+            // A byte outside ASCII becomes a character that is not a hex
+            // digit, so such an id is refused below.
             let id: String = s
-                .chars()
-                .filter(|c| *c != '-')
-                .collect::<String>()
-                .to_ascii_lowercase();
+                .bytes()
+                .filter(|b| *b != b'-')
+                .map(|b| char::from(b.to_ascii_lowercase()))
+                .collect();
             if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
                 Ok(id)
             } else {
@@ -336,17 +343,28 @@ fn parse_frame(
             format!("a frame must be an object, got {}", v.kind()),
         ));
     };
-    let string = |key: &str| {
-        string_member(obj, key).map_err(|reason| field_err(format!("{}.{key}", path()), reason))
+    // One pass over the members: each known one into its slot.
+    let mut frame = Frame {
+        function: None,
+        module: None,
+        filename: None,
+        abs_path: None,
+        lineno: None,
+        colno: None,
+        in_app: None,
+        vars: Vec::new(),
     };
-    let number = |key: &str| {
-        u32_member(obj, key).map_err(|reason| field_err(format!("{}.{key}", path()), reason))
-    };
-    let mut vars = Vec::new();
     for (key, value) in obj.iter() {
+        let fail = |reason| field_err(format!("{}.{key}", path()), reason);
         match key {
-            "function" | "module" | "filename" | "abs_path" | "lineno" | "colno" | "in_app" => {}
-            "vars" => flatten("", value, &mut vars),
+            "function" => frame.function = string_value(value).map_err(fail)?,
+            "module" => frame.module = string_value(value).map_err(fail)?,
+            "filename" => frame.filename = string_value(value).map_err(fail)?,
+            "abs_path" => frame.abs_path = string_value(value).map_err(fail)?,
+            "lineno" => frame.lineno = u32_value(value).map_err(fail)?,
+            "colno" => frame.colno = u32_value(value).map_err(fail)?,
+            "in_app" => frame.in_app = value.as_bool(),
+            "vars" => flatten("", value, &mut frame.vars),
             _ => flatten(
                 &format!("{}.{}", path(), escape_segment(key)),
                 value,
@@ -354,16 +372,7 @@ fn parse_frame(
             ),
         }
     }
-    Ok(Frame {
-        function: string("function")?,
-        module: string("module")?,
-        filename: string("filename")?,
-        abs_path: string("abs_path")?,
-        lineno: number("lineno")?,
-        colno: number("colno")?,
-        in_app: obj.get("in_app").and_then(Raw::as_bool),
-        vars,
-    })
+    Ok(frame)
 }
 
 fn parse_exception(
@@ -487,10 +496,29 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
     let mut user = None;
     let mut request = None;
     let mut fingerprint = Vec::new();
+    // The scalar members, found in the one pass over the event.
+    let [
+        mut event_id,
+        mut timestamp,
+        mut level,
+        mut platform,
+        mut logger,
+        mut release,
+        mut environment,
+        mut server_name,
+        mut transaction,
+    ] = [None; 9];
     for (key, value) in obj.iter() {
         match key {
-            "event_id" | "timestamp" | "level" | "platform" | "logger" | "release"
-            | "environment" | "server_name" | "transaction" => {}
+            "event_id" => event_id = Some(value),
+            "timestamp" => timestamp = Some(value),
+            "level" => level = Some(value),
+            "platform" => platform = Some(value),
+            "logger" => logger = Some(value),
+            "release" => release = Some(value),
+            "environment" => environment = Some(value),
+            "server_name" => server_name = Some(value),
+            "transaction" => transaction = Some(value),
             "message" => {
                 match value {
                     Raw::Object(m) => {
@@ -616,22 +644,26 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
             _ => flatten(&escape_segment(key), value, &mut attributes),
         }
     }
-    let timestamp = parse_timestamp(obj.get("timestamp"), &mut attributes)?;
+    let string = |v: Option<&Raw>, path: &str| {
+        v.map_or(Ok(None), string_value)
+            .map_err(|reason| field_err(path, reason))
+    };
+    let timestamp = parse_timestamp(timestamp, &mut attributes)?;
     Ok(Event {
-        event_id: parse_event_id(obj.get("event_id"))?,
+        event_id: parse_event_id(event_id)?,
         timestamp,
-        level: parse_level(obj.get("level"))?,
-        platform: opt_string(obj, "platform", "platform")?.unwrap_or_else(|| "other".into()),
-        logger: opt_string(obj, "logger", "logger")?,
+        level: parse_level(level)?,
+        platform: string(platform, "platform")?.unwrap_or_else(|| "other".into()),
+        logger: string(logger, "logger")?,
         message,
         exceptions,
         tags,
         user,
         request,
-        release: opt_string(obj, "release", "release")?,
-        environment: opt_string(obj, "environment", "environment")?,
-        server_name: opt_string(obj, "server_name", "server_name")?,
-        transaction: opt_string(obj, "transaction", "transaction")?,
+        release: string(release, "release")?,
+        environment: string(environment, "environment")?,
+        server_name: string(server_name, "server_name")?,
+        transaction: string(transaction, "transaction")?,
         fingerprint,
         attributes,
     })

@@ -117,6 +117,14 @@ fn bad_fields_name_the_field() {
         err(json!({"event_id": "xyz"}))
             .starts_with("field `event_id`: \"xyz\" is not 32 hex digits")
     );
+    // 32 characters, one of them outside ASCII, and 32 bytes of which two
+    // make one such character: neither is an id.
+    for id in [
+        "0123456789abcdef0123456789abcde\u{e9}",
+        "0123456789abcdef0123456789abcd\u{e9}",
+    ] {
+        assert!(err(json!({ "event_id": id })).contains("is not 32 hex digits"));
+    }
     assert!(err(json!({"level": "loud"})).contains("unknown level \"loud\""));
     assert!(
         err(json!({"message": ["a"]}))
