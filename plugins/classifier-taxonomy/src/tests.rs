@@ -117,6 +117,20 @@ fn bad_rules_are_config_errors() {
             .contains("match.message is not a valid regex"),
         "{err}"
     );
+    // Among valid rules, on another field, the bad one is named.
+    let among_others = r#"{"rules": [
+        {"code": "OK", "category": [], "match": {"module": "^shop\\.", "message": "timed? out"}},
+        {"code": "BAD", "category": [], "match": {"module": "[z-a]"}}
+    ]}"#;
+    let Err(PluginError::InvalidConfig(err)) =
+        Taxonomy::new(faultline_sdk::parse_config(among_others).unwrap())
+    else {
+        panic!("a bad pattern must be a config error");
+    };
+    assert!(
+        err.starts_with(r#"rule "BAD": match.module is not a valid regex"#),
+        "{err}"
+    );
     let no_conditions = r#"{"rules": [{"code": "X", "category": [], "match": {}}]}"#;
     let err = Taxonomy::new(faultline_sdk::parse_config(no_conditions).unwrap())
         .err()
