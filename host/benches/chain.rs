@@ -17,6 +17,8 @@
 //!
 //! `-- --compare A.wasm B.wasm [--stage-config TOML]` instead times two
 //! builds of one plugin against each other in one process (see [`compare`]).
+//! `-- --against PATH [--rounds N]` also times another build of the binary
+//! over the same file, alternating with this one (wall and CPU time).
 //! `-- --events-out PATH` writes the NDJSON file `faultline process` is
 //! timed over (20 copies of the 1,000 events) and exits: the input for a
 //! profile of the binary.
@@ -272,6 +274,18 @@ fn compare(a: &str, b: &str, stage_config: Option<&str>, events: &[host::Event],
         at(0.25),
         at(0.75)
     );
+}
+
+/// CPU time (user and system) of the child processes waited for so far.
+fn children_cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// How many copies of the events `faultline process` is timed over.
@@ -610,7 +624,11 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("events.ndjson");
     std::fs::write(&input, process_input(&json)).unwrap();
+    // Wall time, and the CPU time the run took (user and system): the
+    // latter counts none of the time another tenant of the machine had its
+    // core, which on a shared machine is most of the noise.
     let process_with = |binary: &str, input: &std::path::Path| {
+        let cpu_before = children_cpu_seconds();
         let start = Instant::now();
         let status = std::process::Command::new(binary)
             .args(["process", "--input"])
@@ -621,14 +639,17 @@ fn main() {
             .status()
             .expect("running faultline process");
         assert!(status.success(), "faultline process failed");
-        start.elapsed().as_secs_f64()
+        (
+            start.elapsed().as_secs_f64(),
+            children_cpu_seconds() - cpu_before,
+        )
     };
     let process = |input: &std::path::Path| process_with(env!("CARGO_BIN_EXE_faultline"), input);
     process(&input); // fills the compiled-component cache
     let one = dir.join("one.ndjson");
     std::fs::write(&one, &lines[0]).unwrap();
-    let start_up = process(&one);
-    let total = process(&input);
+    let (start_up, _) = process(&one);
+    let (total, _) = process(&input);
     let n = PROCESS_COPIES * lines.len();
     println!();
     println!(
@@ -644,15 +665,45 @@ fn main() {
     // same file, alternating with this one, to compare builds in one window.
     if let Some(other) = bench_text_arg("--against") {
         process_with(&other, &input); // fills its cache
-        let rounds: Vec<(f64, f64)> = (0..4)
-            .map(|_| (process_with(&other, &input), process(&input)))
+        // Which build goes first alternates, so a drift of the machine's
+        // speed within a round favours neither.
+        let rounds: Vec<[(f64, f64); 2]> = (0..bench_arg("--rounds", 4.0) as usize)
+            .map(|round| {
+                if round % 2 == 0 {
+                    let o = process_with(&other, &input);
+                    [o, process(&input)]
+                } else {
+                    let t = process(&input);
+                    [process_with(&other, &input), t]
+                }
+            })
             .collect();
         let us = |s: f64| s * 1e6 / n as f64;
-        println!("  against {other}, alternating, us/event (other / this build):");
-        for (o, t) in rounds {
-            println!("    {:>6.1} / {:>6.1}", us(o), us(t));
+        println!(
+            "  against {other}, alternating, us/event (other / this build), wall and CPU time:"
+        );
+        for [(ow, oc), (tw, tc)] in &rounds {
+            println!(
+                "    wall {:>6.1} / {:>6.1}    cpu {:>6.1} / {:>6.1}",
+                us(*ow),
+                us(*tw),
+                us(*oc),
+                us(*tc)
+            );
         }
+        let ratios = |pick: fn(&(f64, f64)) -> f64| {
+            let mut r: Vec<f64> = rounds.iter().map(|[o, t]| pick(t) / pick(o)).collect();
+            r.sort_by(f64::total_cmp);
+            let faster = r.iter().filter(|x| **x < 1.0).count();
+            (r[r.len() / 2], faster)
+        };
+        let ((wall, wall_faster), (cpu, cpu_faster)) = (ratios(|x| x.0), ratios(|x| x.1));
+        println!(
+            "  this / other per round, median: wall {wall:.3} (faster in {wall_faster} of {n}), cpu {cpu:.3} (faster in {cpu_faster} of {n})",
+            n = rounds.len()
+        );
     }
+
     let _ = std::fs::remove_dir_all(&dir);
 
     // 4. Redactor accuracy on the labelled corpus.
