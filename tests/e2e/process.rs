@@ -113,6 +113,55 @@ fn example_config_adds_business_context_and_hashes_emails() {
     );
 }
 
+/// Each event's result is written as soon as the event is in: one reading
+/// a stream does not wait for a buffer to fill or the input to end. Each
+/// result is read back before the next event is sent, with stdin still open.
+#[test]
+fn a_stream_gets_each_result_before_the_next_event() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("process")
+        .env("FAULTLINE_CACHE_DIR", repo().join("target/e2e-cache"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Were results held back, reading one would wait forever: the process
+    // is killed after two minutes, and the read then fails.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let (done, pid) = (done.clone(), child.id().to_string());
+        std::thread::spawn(move || {
+            for _ in 0..1200 {
+                if done.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let _ = std::process::Command::new("kill").arg(&pid).status();
+        })
+    };
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap());
+    for message in ["first", "second", "third"] {
+        input.write_all(events(&[message]).as_bytes()).unwrap();
+        input.flush().unwrap();
+        let mut line = String::new();
+        output.read_line(&mut line).unwrap();
+        let result: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("no result for {message:?} while input is open: {e}"));
+        assert_eq!(result["message"], message);
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    watchdog.join().unwrap();
+    drop(input);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut output, &mut rest).unwrap();
+    assert_eq!(rest, "");
+    assert!(child.wait().unwrap().success());
+}
+
 #[test]
 fn bad_lines_are_reported_with_their_number_and_skipped() {
     let input = format!(

@@ -2,7 +2,7 @@
 //! Bad lines are reported with their number and skipped (fatal with `--strict`).
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 
 use faultline::chain::{Disposition, output};
@@ -31,11 +31,49 @@ pub struct Args {
     max_event_kb: usize,
 }
 
+/// Input is read this much at a time.
+const READ_BUFFER: usize = 256 << 10;
+/// Output lines are gathered up to about this much before they are written.
+const WRITE_BUFFER: usize = 256 << 10;
+
 fn open_output(path: &Option<PathBuf>) -> io::Result<Box<dyn Write>> {
     Ok(match path {
-        Some(p) => Box::new(BufWriter::new(File::create(p)?)),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
+        Some(p) => Box::new(File::create(p)?),
+        None => Box::new(io::stdout().lock()),
     })
+}
+
+/// Output lines, gathered and written in large pieces: one `write` per
+/// line cost a system call per event or two.
+struct Gathered {
+    out: Box<dyn Write>,
+    lines: Vec<u8>,
+}
+
+impl Gathered {
+    fn push(&mut self, doc: &impl serde::Serialize) -> io::Result<()> {
+        serde_json::to_writer(&mut self.lines, doc)?;
+        self.lines.push(b'\n');
+        if self.lines.len() >= WRITE_BUFFER {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is gathered and flushes it.
+    fn write_out(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.lines)?;
+        self.lines.clear();
+        self.out.flush()
+    }
+}
+
+/// A run that stops early (`--strict`, a failed read) still writes the
+/// results it has, as a `BufWriter` would.
+impl Drop for Gathered {
+    fn drop(&mut self) {
+        let _ = self.write_out();
+    }
 }
 
 /// A dead-lettered event as `--dead-letter` keeps it.
@@ -49,7 +87,7 @@ struct DeadLetter<'a> {
 }
 
 /// Serializes into `buffer`, then writes the line at once: one call on the
-/// (boxed) writer per line instead of one per JSON token.
+/// writer per line instead of one per JSON token.
 fn write_line(
     out: &mut impl Write,
     buffer: &mut Vec<u8>,
@@ -67,18 +105,22 @@ pub fn run(args: Args) -> i32 {
         Err(code) => return code,
     };
     let chain = pipeline.chains.get_mut(&chain_name).expect("chain exists");
-    let mut input: Box<dyn BufRead> = match &args.input {
+    let source: Box<dyn Read> = match &args.input {
         Some(p) => match File::open(p) {
-            Ok(f) => Box::new(BufReader::new(f)),
+            Ok(f) => Box::new(f),
             Err(e) => {
                 eprintln!("error: cannot open input {}: {e}", p.display());
                 return FAILURE;
             }
         },
-        None => Box::new(BufReader::new(io::stdin().lock())),
+        None => Box::new(io::stdin().lock()),
     };
+    let mut input = BufReader::with_capacity(READ_BUFFER, source);
     let mut out = match open_output(&args.output) {
-        Ok(o) => o,
+        Ok(out) => Gathered {
+            out,
+            lines: Vec::with_capacity(WRITE_BUFFER + (64 << 10)),
+        },
         Err(e) => {
             eprintln!("error: cannot open output: {e}");
             return FAILURE;
@@ -98,6 +140,14 @@ pub fn run(args: Args) -> i32 {
     let mut line = Vec::with_capacity(16 << 10);
     let mut number = 0;
     loop {
+        // Before a read that may wait for more input, what is done goes
+        // out: a reader of a stream sees each result once its event is in.
+        if input.buffer().is_empty()
+            && let Err(e) = out.write_out()
+        {
+            eprintln!("error: writing output: {e}");
+            return FAILURE;
+        }
         line.clear();
         match input.read_until(b'\n', &mut line) {
             Ok(0) => break,
@@ -140,7 +190,7 @@ pub fn run(args: Args) -> i32 {
         let written = match chain.run(event) {
             Disposition::Processed(p) => {
                 processed += 1;
-                write_line(&mut out, &mut buffer, &output::document(&p, None))
+                out.push(&output::document(&p, None))
             }
             Disposition::Dropped { failure, .. } => {
                 dropped += 1;
@@ -180,7 +230,7 @@ pub fn run(args: Args) -> i32 {
         }
     }
     if let Err(e) = out
-        .flush()
+        .write_out()
         .and_then(|_| dead_letter.as_mut().map_or(Ok(()), Write::flush))
     {
         eprintln!("error: writing output: {e}");
