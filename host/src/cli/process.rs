@@ -43,8 +43,9 @@ fn open_output(path: &Option<PathBuf>) -> io::Result<Box<dyn Write>> {
     })
 }
 
-/// Output lines, gathered and written in large pieces: one `write` per
-/// line cost a system call per event or two.
+/// Output lines, gathered and written in large pieces: when they pass
+/// [`WRITE_BUFFER`], and whenever the input has nothing more ready (the
+/// read loop), so a stream's results are not held back.
 struct Gathered {
     out: Box<dyn Write>,
     lines: Vec<u8>,
@@ -141,7 +142,7 @@ pub fn run(args: Args) -> i32 {
     let mut number = 0;
     loop {
         // Before a read that may wait for more input, what is done goes
-        // out: a reader of a stream sees each result once its event is in.
+        // out: a reader of a stream gets the results of what has arrived.
         if input.buffer().is_empty()
             && let Err(e) = out.write_out()
         {
