@@ -2,6 +2,8 @@
 //! service criticality, users affected, transaction type and revenue at risk,
 //! with every factor reported so a score can be explained.
 
+use std::borrow::Cow;
+
 use faultline_sdk::{
     Classification, Event, EventParts, Factor, Impact, ImpactLevel, Level, Money, PluginError,
     Scorer, Severity, Value,
@@ -159,13 +161,24 @@ fn lookup<'e>(event: &'e Event, keys: &[String]) -> Option<&'e Value> {
     })
 }
 
-fn text_of(value: &Value) -> Option<String> {
+/// A value as text: a text as it is (borrowed), a number written out.
+fn text_of(value: &Value) -> Option<Cow<'_, str>> {
     match value {
-        Value::Text(s) => Some(s.clone()),
-        Value::Integer(i) => Some(itoa::Buffer::new().format(*i).to_owned()),
-        Value::Number(n) if n.is_finite() => Some(format!("{n}")),
+        Value::Text(s) => Some(Cow::Borrowed(s)),
+        Value::Integer(i) => Some(Cow::Owned(itoa::Buffer::new().format(*i).to_owned())),
+        Value::Number(n) if n.is_finite() => Some(Cow::Owned(format!("{n}"))),
         _ => None,
     }
+}
+
+/// Whether `text` contains `lower` (in lower case), ASCII letters compared
+/// without case: `text.to_ascii_lowercase().contains(lower)` without the copy.
+fn contains_ignoring_case(text: &str, lower: &str) -> bool {
+    lower.is_empty()
+        || text
+            .as_bytes()
+            .windows(lower.len())
+            .any(|w| w.eq_ignore_ascii_case(lower.as_bytes()))
 }
 
 impl ImpactScorer {
@@ -208,7 +221,7 @@ impl ImpactScorer {
         })
     }
 
-    fn tier(&self, event: &Event) -> Option<String> {
+    fn tier<'e>(&self, event: &'e Event) -> Option<Cow<'e, str>> {
         lookup(event, &self.config.tier_keys)
             .and_then(text_of)
             .or_else(|| {
@@ -217,7 +230,7 @@ impl ImpactScorer {
                         .tags
                         .iter()
                         .find(|(t, _)| t == k)
-                        .map(|(_, v)| v.clone())
+                        .map(|(_, v)| Cow::Borrowed(v.as_str()))
                 })
             })
     }
@@ -295,7 +308,7 @@ impl ImpactScorer {
             _ => c.unknown_criticality,
         };
         let criticality_detail = match &tier {
-            Some(t) => ["service tier ", t].concat(),
+            Some(t) => ["service tier ", t.as_ref()].concat(),
             None => "service tier unknown".into(),
         };
         let users = self.users(event);
@@ -304,11 +317,7 @@ impl ImpactScorer {
         });
         let transaction = event.transaction.as_deref();
         let critical_flow = transaction.and_then(|t| {
-            let lower = t.to_ascii_lowercase();
-            let found = self
-                .critical_lower
-                .iter()
-                .position(|p| lower.contains(&**p));
+            let found = (self.critical_lower.iter()).position(|p| contains_ignoring_case(t, p));
             found.map(|n| &c.critical_transactions[n])
         });
         let (transaction_value, transaction_detail) = match (transaction, critical_flow) {
@@ -323,8 +332,14 @@ impl ImpactScorer {
         });
         let revenue_detail = match &revenue {
             Some(m) => {
-                let amount = itoa::Buffer::new().format(m.minor_units).to_owned();
-                [&amount, " ", &m.currency, " minor units at risk"].concat()
+                let mut amount = itoa::Buffer::new();
+                [
+                    amount.format(m.minor_units),
+                    " ",
+                    &m.currency,
+                    " minor units at risk",
+                ]
+                .concat()
             }
             None => "no amount on the event".into(),
         };
@@ -532,6 +547,33 @@ mod tests {
             detail("GET /checkout"),
             "GET /checkout is not a critical flow"
         );
+    }
+
+    /// The search without a copy finds what lowering the text and searching
+    /// it finds, at every position, past ASCII and for an empty fragment.
+    #[test]
+    fn a_fragment_is_found_in_any_case_as_in_a_lowered_copy() {
+        let texts = [
+            "",
+            "p",
+            "PAY",
+            "xPaYx",
+            "paypa",
+            "PA",
+            "\u{212a}pay",
+            "p\u{e9}Y",
+            "Pay\u{e9}",
+        ];
+        let fragments = ["", "p", "pay", "ay", "pay\u{e9}", "\u{e9}y", "payx", "k"];
+        for text in texts {
+            for fragment in fragments {
+                assert_eq!(
+                    contains_ignoring_case(text, fragment),
+                    text.to_ascii_lowercase().contains(fragment),
+                    "{text:?} {fragment:?}"
+                );
+            }
+        }
     }
 
     #[test]
