@@ -2,6 +2,8 @@
 //! table and its user in a customer-segment table, and adds what it finds as
 //! `contexts.service.*` / `contexts.customer.*` attributes and a few tags.
 
+use std::borrow::Cow;
+
 use faultline_sdk::{
     Attribute, Enricher, Enrichment, Event, EventParts, HostTables, LogLevel, LookupError,
     PluginError, Remembered, Row, Tables, Value,
@@ -159,47 +161,51 @@ impl<T: Tables> Context<T> {
         Ok(Context { config, tables })
     }
 
-    fn candidates<'e>(event: &'e Event, source: &Source) -> Vec<&'e str> {
-        let one = |v: Option<&'e String>| v.map(|s| vec![s.as_str()]).unwrap_or_default();
+    /// Sets `keys` to the lookup keys `source` gives for `event`, in order.
+    fn candidates<'e>(event: &'e Event, source: &Source, keys: &mut Vec<&'e str>) {
+        keys.clear();
+        let one = |v: Option<&'e String>| v.map(String::as_str);
         match source {
-            Source::ServerName => one(event.server_name.as_ref()),
-            Source::Transaction => one(event.transaction.as_ref()),
-            Source::Environment => one(event.environment.as_ref()),
-            Source::UserId => one(event.user.as_ref().and_then(|u| u.id.as_ref())),
-            Source::UserEmail => one(event.user.as_ref().and_then(|u| u.email.as_ref())),
+            Source::ServerName => keys.extend(one(event.server_name.as_ref())),
+            Source::Transaction => keys.extend(one(event.transaction.as_ref())),
+            Source::Environment => keys.extend(one(event.environment.as_ref())),
+            Source::UserId => keys.extend(one(event.user.as_ref().and_then(|u| u.id.as_ref()))),
+            Source::UserEmail => {
+                keys.extend(one(event.user.as_ref().and_then(|u| u.email.as_ref())))
+            }
             Source::Logger => {
                 let Some(logger) = event.logger.as_deref() else {
-                    return Vec::new();
+                    return;
                 };
-                let mut keys = vec![logger];
+                keys.push(logger);
                 let mut rest = logger;
                 while let Some(i) = rest.rfind('.') {
                     rest = &rest[..i];
                     keys.push(rest);
                 }
-                keys
             }
-            Source::Tag(name) => event
-                .tags
-                .iter()
-                .filter(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-                .collect(),
-            Source::Attribute(path) => event
-                .attributes
-                .iter()
-                .filter(|a| &a.key == path)
-                .filter_map(|a| match &a.value {
-                    Value::Text(s) => Some(s.as_str()),
-                    _ => None,
-                })
-                .collect(),
+            Source::Tag(name) => keys.extend(
+                (event.tags.iter())
+                    .filter(|(k, _)| k == name)
+                    .map(|(_, v)| v.as_str()),
+            ),
+            Source::Attribute(path) => keys.extend(
+                (event.attributes.iter())
+                    .filter(|a| &a.key == path)
+                    .filter_map(|a| match &a.value {
+                        Value::Text(s) => Some(s.as_str()),
+                        _ => None,
+                    }),
+            ),
         }
     }
 
     fn find(&self, event: &Event, lookup: &LookupConfig) -> Result<Option<Row>, PluginError> {
+        // One list of keys for every source of the lookup, not one each.
+        let mut keys = Vec::new();
         for source in &lookup.from {
-            for key in Self::candidates(event, source) {
+            Self::candidates(event, source, &mut keys);
+            for key in &keys {
                 if let Some(row) = unavailable(self.tables.lookup(&lookup.table, key))? {
                     return Ok(Some(row));
                 }
@@ -243,8 +249,11 @@ impl<T: Tables> Context<T> {
     }
 }
 
-fn escape(segment: &str) -> String {
-    segment.replace('\\', "\\\\").replace('.', "\\.")
+fn escape(segment: &str) -> Cow<'_, str> {
+    if !segment.contains(['\\', '.']) {
+        return Cow::Borrowed(segment);
+    }
+    Cow::Owned(segment.replace('\\', "\\\\").replace('.', "\\."))
 }
 
 impl Enricher for Context<Remembered<HostTables>> {
@@ -294,6 +303,7 @@ mod tests {
                 ("owner_team", "payments"),
                 ("business_unit", "commerce"),
                 ("tier", "1"),
+                ("cloud.region\\x", "eu-west-1"),
             ]),
         );
         t.insert(
@@ -332,6 +342,17 @@ mod tests {
         let keys: Vec<&str> = e.attributes.iter().map(|a| a.key.as_str()).collect();
         assert!(keys.contains(&"contexts.service.business_unit"));
         assert!(keys.contains(&"contexts.customer.plan"));
+        // A column's dots and backslashes are escaped in its key.
+        assert!(
+            keys.contains(&"contexts.service.cloud\\.region\\\\x"),
+            "{keys:?}"
+        );
+        // Sources are tried in order: the `service` tag before the server name.
+        event.tags.push(("service".into(), "app.billing".into()));
+        assert_eq!(
+            tag(&ctx.enrich_event(&event).unwrap(), "team"),
+            Some("billing")
+        );
     }
 
     #[test]
