@@ -624,9 +624,9 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("events.ndjson");
     std::fs::write(&input, process_input(&json)).unwrap();
-    // Wall time, and the CPU time the run took (user and system): the
-    // latter counts none of the time another tenant of the machine had its
-    // core, which on a shared machine is most of the noise.
+    // Wall time, and the CPU time the run took (user and system), which
+    // leaves out any time it waited: where the two move together, the
+    // noise is how fast the shared cores ran, not waiting.
     let process_with = |binary: &str, input: &std::path::Path| {
         let cpu_before = children_cpu_seconds();
         let start = Instant::now();
