@@ -5,6 +5,7 @@
 //! 1. events/s through the built-in default chain (enrich → redact → classify
 //!    → score) of Wasm components, and through the same four plugins' logic
 //!    compiled natively and called directly, in the same run, and their ratio;
+//!    and what the chain's time would be with a deadline per built-in;
 //! 2. the cost of calling an empty plugin, with a 2 KB event (lowered in one
 //!    block, per string and list, and by wasmtime's code) and a tiny one,
 //!    and with the 2 KB event when the plugin reads no optional part;
@@ -182,6 +183,56 @@ fn rate<T>(events: &[T], seconds: f64, mut f: impl FnMut(&T)) -> f64 {
         n += events.len();
     }
     n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The default chain against itself with every built-in given a deadline
+/// (as a config without `timeout_ms = "off"` has): 50-event blocks through
+/// each in turn, the first alternating, for `seconds`. The median and
+/// quartiles of the per-pair ratio (with deadlines / without).
+fn deadlines_ratio(
+    without: &mut faultline::chain::Chain,
+    events: &[host::Event],
+    seconds: f64,
+) -> (f64, (f64, f64)) {
+    let text =
+        faultline::builtin::DEFAULT_CONFIG.replace("limits = { timeout_ms = \"off\" }\n", "");
+    assert!(
+        !text.contains("limits ="),
+        "the default config's deadlines are set some other way"
+    );
+    let config = Config::parse(&text, "<default with deadlines>", std::path::Path::new("."))
+        .expect("the default config with deadlines");
+    let mut pipeline = Pipeline::build(&config).expect("default pipeline with deadlines");
+    let with = pipeline.chains.get_mut("default").unwrap();
+    let time = |chain: &mut faultline::chain::Chain, block: &[host::Event]| {
+        let start = Instant::now();
+        for e in block {
+            black_box(chain.run(e.clone()));
+        }
+        start.elapsed().as_secs_f64()
+    };
+    for block in events.chunks(50).take(4) {
+        time(with, block);
+        time(without, block);
+    }
+    let mut ratios = Vec::new();
+    let start = Instant::now();
+    for (i, block) in events.chunks(50).cycle().enumerate() {
+        if start.elapsed().as_secs_f64() > seconds {
+            break;
+        }
+        let (w, o) = if i % 2 == 0 {
+            let w = time(with, block);
+            (w, time(without, block))
+        } else {
+            let o = time(without, block);
+            (time(with, block), o)
+        };
+        ratios.push(w / o);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: usize| ratios[(ratios.len() - 1) * q / 4];
+    (at(2), (at(1), at(3)))
 }
 
 fn peak_rss_mb() -> f64 {
@@ -417,6 +468,14 @@ fn main() {
         1e6 / native
     );
     println!("  wasm / native time:  {:>10.2}x", native / wasm);
+    let (ratio, quartiles) = deadlines_ratio(chain, &events, seconds);
+    println!(
+        "  deadlines: the same chain with a 100 ms deadline per built-in (code with epoch checks),"
+    );
+    println!(
+        "    its time / this chain's, 50-event blocks alternating: median {ratio:.3} (quartiles {:.3} to {:.3})",
+        quartiles.0, quartiles.1
+    );
     let names = [
         "enricher-context",
         "redactor-pii",

@@ -29,6 +29,7 @@
 //! trust = "trusted"              # or "untrusted" (vendor plugins)
 //! tables = ["services"]          # tables the plugin may look up
 //! limits = { memory_mb = 64, timeout_ms = 100, fuel = 50_000_000, max_output_kb = 1024 }
+//!                                # timeout_ms = "off": no deadline (trusted plugins)
 //!
 //! [[chains.default.stages]]
 //! plugin = "pii"
@@ -139,14 +140,55 @@ pub enum Trust {
     Untrusted,
 }
 
+/// `timeout_ms = 100`, or `timeout_ms = "off"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// A deadline per call, in milliseconds.
+    Ms(NonZeroU64),
+    /// No deadline: the plugin's code is compiled without the checks that let
+    /// the host stop it. For trusted plugins only.
+    Off,
+}
+
+impl<'de> Deserialize<'de> for Timeout {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Timeout;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a positive number of milliseconds or \"off\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Timeout, E> {
+                u64::try_from(v)
+                    .ok()
+                    .and_then(NonZeroU64::new)
+                    .map(Timeout::Ms)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Timeout, E> {
+                NonZeroU64::new(v)
+                    .map(Timeout::Ms)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timeout, E> {
+                match v {
+                    "off" => Ok(Timeout::Off),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 /// `[plugins.NAME.limits]`
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsSection {
     /// `memory_mb = 64`: linear memory cap.
     pub memory_mb: Option<NonZeroU32>,
-    /// `timeout_ms = 100`: wall-time deadline per call.
-    pub timeout_ms: Option<NonZeroU64>,
+    /// `timeout_ms = 100`: wall-time deadline per call; `"off"` for none.
+    pub timeout_ms: Option<Spanned<Timeout>>,
     /// `fuel = 50_000_000`: instructions (roughly) per call; off by default.
     pub fuel: Option<NonZeroU64>,
     /// `max_output_kb = 1024`: largest output of one call.
@@ -739,9 +781,26 @@ impl Config {
                     format!("{memory_mb} is more than the 4096 MiB a 32-bit plugin can address"),
                 ));
             }
+            let timeout_ms = match &l.timeout_ms {
+                None => defaults.timeout_ms,
+                Some(t) => match t.get_ref() {
+                    Timeout::Ms(ms) => Some(ms.get()),
+                    Timeout::Off if s.trust == Trust::Untrusted => {
+                        return Err(invalid(
+                            t.span().start,
+                            format!("{key}.limits.timeout_ms"),
+                            format!(
+                                "plugin {name:?} is untrusted and must keep a deadline; \"off\" \
+                                 is only for plugins you trust to finish"
+                            ),
+                        ));
+                    }
+                    Timeout::Off => None,
+                },
+            };
             let limits = Limits {
                 memory_bytes: memory_mb << 20,
-                timeout_ms: l.timeout_ms.map_or(defaults.timeout_ms, NonZeroU64::get),
+                timeout_ms,
                 fuel: l.fuel.map(NonZeroU64::get),
                 max_output_bytes: l
                     .max_output_kb

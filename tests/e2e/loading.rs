@@ -254,3 +254,78 @@ fn inspect_reports_role_version_metadata_and_digest() {
     }
     assert!(!run.stdout.contains("wasi:filesystem"), "{}", run.stdout);
 }
+
+/// A plugin with `timeout_ms = "off"` is compiled by the runtime's second
+/// engine, without epoch checks, beside one with a deadline; both load from
+/// the compiled cache the second time, and both run.
+#[test]
+fn plugins_without_a_deadline_load_beside_plugins_with_one() {
+    let dir = temp_dir("deadlines");
+    let config = write(
+        &dir,
+        "faultline.toml",
+        r#"
+[runtime]
+cache_dir = "cache"
+
+[plugins.pii]
+builtin = "redactor-pii"
+limits = { timeout_ms = "off" }
+
+[plugins.taxonomy]
+builtin = "classifier-taxonomy"
+limits = { timeout_ms = 250 }
+
+[[chains.default.stages]]
+plugin = "pii"
+
+[[chains.default.stages]]
+plugin = "taxonomy"
+"#,
+    );
+    let first = check(&config);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let lines: Vec<&str> = first.stdout.lines().collect();
+    let deadline_of = |plugin: &str| {
+        let at = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with(&format!("plugin {plugin}:")))
+            .unwrap_or_else(|| panic!("no plugin {plugin} in {}", first.stdout));
+        lines[at + 1..]
+            .iter()
+            .find(|l| l.trim_start().starts_with("deadline:"))
+            .map(|l| l.trim().to_string())
+            .unwrap()
+    };
+    assert!(
+        deadline_of("pii").starts_with("deadline: off (compiled without interruption checks"),
+        "{}",
+        first.stdout
+    );
+    assert_eq!(deadline_of("taxonomy"), "deadline: 250 ms per call");
+    // The cache is keyed by engine: one directory per engine, one plugin each.
+    let mut engines: Vec<usize> = std::fs::read_dir(dir.join("cache"))
+        .unwrap()
+        .map(|e| std::fs::read_dir(e.unwrap().path()).unwrap().count())
+        .collect();
+    engines.sort();
+    assert_eq!(engines, [1, 1], "two engines, a plugin compiled by each");
+    let again = check(&config);
+    assert_eq!(
+        again.stdout.matches("trusted, cached)").count(),
+        2,
+        "both engines' code comes from the cache: {}",
+        again.stdout
+    );
+    let run = faultline(
+        &["process", "--config", &config],
+        &crate::support::events(&["connection refused by db-1, mail ops@example.org"]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = &run.lines()[0];
+    assert_eq!(
+        out["message"], "connection refused by db-1, mail [email]",
+        "{out}"
+    );
+    assert!(out["classification"]["code"].is_string(), "{out}");
+}

@@ -42,6 +42,13 @@ pub fn run(path: &Path) -> i32 {
             "    reads: {}",
             faultline::runtime::parts::describe(plugin.metadata.reads)
         );
+        match plugin.limits.timeout_ms {
+            Some(ms) => println!("    deadline: {ms} ms per call"),
+            None => println!(
+                "    deadline: off (compiled without interruption checks; a call that never \
+                 returns is not stopped)"
+            ),
+        }
     }
     for (name, chain) in &pipeline.chains {
         let stages: Vec<String> = chain

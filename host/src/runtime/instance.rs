@@ -218,6 +218,12 @@ where
     unsafe { TypedFunc::new_unchecked(*func.func()) }
 }
 
+/// The deadline of instantiating and configuring `plugin`: none for a
+/// plugin compiled without one.
+fn configure_deadline(plugin: &Plugin) -> Option<u64> {
+    plugin.limits.timeout_ms.map(|_| CONFIGURE_TIMEOUT_MS)
+}
+
 fn ticks(timeout_ms: u64) -> u64 {
     (timeout_ms / EPOCH_TICK.as_millis() as u64).max(1) + 1
 }
@@ -248,7 +254,8 @@ impl Instance {
     /// Instantiates `plugin` and calls `configure` with the stage's config as JSON.
     pub fn new(plugin: Arc<Plugin>, config_json: &str) -> Result<Instance, CallError> {
         let mut inst = Self::instantiate(plugin)?;
-        let result = inst.guarded(CONFIGURE_TIMEOUT_MS, |store, guest| match guest {
+        let deadline = configure_deadline(&inst.plugin);
+        let result = inst.guarded(deadline, |store, guest| match guest {
             Guest::Classifier(g) => g.call_configure(store, config_json),
             Guest::Enricher(g) => g.call_configure(store, config_json),
             Guest::Redactor(g) => g.call_configure(store, config_json),
@@ -306,15 +313,18 @@ impl Instance {
                 .is_some_and(|settled| granted > settled + allowance)
     }
 
-    /// Runs `f` under the plugin's limits and classifies any failure.
+    /// Runs `f` under the plugin's limits (and a deadline of `timeout_ms`,
+    /// if it has one) and classifies any failure.
     fn guarded<R>(
         &mut self,
-        timeout_ms: u64,
+        timeout_ms: Option<u64>,
         f: impl FnOnce(&mut Store<PluginState>, &Guest) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         self.calls += 1;
         self.stderr.clear();
-        self.store.set_epoch_deadline(ticks(timeout_ms));
+        if let Some(ms) = timeout_ms {
+            self.store.set_epoch_deadline(ticks(ms));
+        }
         if let Some(fuel) = self.plugin.limits.fuel {
             self.store
                 .set_fuel(fuel)
@@ -406,7 +416,7 @@ fn classify_error(
     store: &mut Store<PluginState>,
     stderr: &GuestOutput,
     e: wasmtime::Error,
-    timeout_ms: u64,
+    timeout_ms: Option<u64>,
 ) -> CallError {
     if store.data_mut().limiter.exceeded.take().is_some() {
         return CallError::MemoryLimit {
@@ -414,7 +424,10 @@ fn classify_error(
         };
     }
     match e.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => CallError::Timeout { timeout_ms },
+        // Only code compiled for a deadline checks the epoch.
+        Some(Trap::Interrupt) if let Some(timeout_ms) = timeout_ms => {
+            CallError::Timeout { timeout_ms }
+        }
         Some(Trap::StackOverflow) => CallError::StackOverflow,
         Some(Trap::OutOfFuel) => CallError::OutOfFuel {
             fuel: plugin.limits.fuel.unwrap_or(0),
@@ -485,13 +498,16 @@ fn instantiate_guest(
     plugin: &Plugin,
 ) -> Result<(Store<PluginState>, Guest, GuestOutput), CallError> {
     let (mut store, stderr) = new_store(plugin);
-    store.set_epoch_deadline(ticks(CONFIGURE_TIMEOUT_MS));
+    let deadline = configure_deadline(plugin);
+    if let Some(ms) = deadline {
+        store.set_epoch_deadline(ticks(ms));
+    }
     // Fails when fuel is not metered at all: then there is nothing to top up.
     let _ = store.set_fuel(u64::MAX / 2);
     let instance = plugin
         .pre
         .instantiate(&mut store)
-        .map_err(|e| classify_error(plugin, &mut store, &stderr, e, CONFIGURE_TIMEOUT_MS))?;
+        .map_err(|e| classify_error(plugin, &mut store, &stderr, e, deadline))?;
     let load = |e: wasmtime::Error| CallError::Instantiate(format!("{e:#}"));
     let guest = match &plugin.indices {
         RoleIndices::Classifier(i) => {
@@ -514,5 +530,6 @@ pub(crate) fn read_metadata(plugin: &Plugin) -> Result<PluginMetadata, CallError
         Guest::Redactor(g) => g.call_metadata(&mut store),
         Guest::Scorer(g) => g.call_metadata(&mut store),
     };
-    result.map_err(|e| classify_error(plugin, &mut store, &stderr, e, CONFIGURE_TIMEOUT_MS))
+    let deadline = configure_deadline(plugin);
+    result.map_err(|e| classify_error(plugin, &mut store, &stderr, e, deadline))
 }

@@ -8,8 +8,10 @@ use wasmtime::ResourceLimiter;
 pub struct Limits {
     /// Linear memory cap in bytes.
     pub memory_bytes: u64,
-    /// Wall-time deadline of one call, in milliseconds.
-    pub timeout_ms: u64,
+    /// Wall-time deadline of one call, in milliseconds; `None` for a plugin
+    /// run without one (`timeout_ms = "off"`), whose code is compiled without
+    /// the checks that let the host stop it (see [`super::Runtime`]).
+    pub timeout_ms: Option<u64>,
     /// Fuel per call, if metered.
     pub fuel: Option<u64>,
     /// Largest output of one call, in bytes.
@@ -20,7 +22,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             memory_bytes: 64 << 20,
-            timeout_ms: 100,
+            timeout_ms: Some(100),
             fuel: None,
             max_output_bytes: 1 << 20,
         }

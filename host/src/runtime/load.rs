@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use wasmtime::Engine;
 use wasmtime::component::{Component, InstancePre};
 
 use super::bindings::exports::faultline::plugin::{classifier, enricher, redactor, scorer};
@@ -357,41 +358,40 @@ fn hex_digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn engine_key(runtime: &Runtime) -> String {
+fn engine_key(engine: &Engine) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    runtime
-        .engine()
-        .precompile_compatibility_hash()
-        .hash(&mut h);
+    engine.precompile_compatibility_hash().hash(&mut h);
     format!("{:016x}", h.finish())
 }
 
 /// Compiles `bytes`, or loads the compiled code from the cache.
 fn compile(
     runtime: &Runtime,
+    engine: &Engine,
     plugin: &str,
     source_desc: &str,
     bytes: &[u8],
     digest: &str,
 ) -> Result<(Component, bool), LoadError> {
-    let cache_path = runtime.options().cache_dir.as_ref().map(|dir| {
-        dir.join(engine_key(runtime))
-            .join(format!("{digest}.cwasm"))
-    });
+    let cache_path = runtime
+        .options()
+        .cache_dir
+        .as_ref()
+        .map(|dir| dir.join(engine_key(engine)).join(format!("{digest}.cwasm")));
     if let Some(path) = &cache_path
         && path.exists()
     {
         // SAFETY: the cache holds only files this host wrote with `serialize`
         // for this exact engine configuration (the directory is keyed by it);
         // a file that fails to load is recompiled and overwritten.
-        match unsafe { Component::deserialize_file(runtime.engine(), path) } {
+        match unsafe { Component::deserialize_file(engine, path) } {
             Ok(c) => return Ok((c, true)),
             Err(e) => {
                 tracing::warn!(plugin, path = %path.display(), "ignoring unusable cache entry: {e}")
             }
         }
     }
-    let component = Component::new(runtime.engine(), bytes).map_err(|e| LoadError::Compile {
+    let component = Component::new(engine, bytes).map_err(|e| LoadError::Compile {
         plugin: plugin.into(),
         source_desc: source_desc.into(),
         reason: format!("{e:#}"),
@@ -540,9 +540,10 @@ impl Plugin {
             source_desc: source_desc.clone(),
             reason,
         })?;
-        let (component, cached) = compile(runtime, name, &source_desc, &bytes, &digest)?;
+        let sandbox = runtime.sandbox(spec.limits.timeout_ms.is_some())?;
+        let engine = sandbox.engine();
+        let (component, cached) = compile(runtime, engine, name, &source_desc, &bytes, &digest)?;
         let ty = component.component_type();
-        let engine = runtime.engine();
         let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
         let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
         let role = role_of(name, &exports)?;
@@ -582,7 +583,7 @@ impl Plugin {
             plugin: name.into(),
             reason: format!("{e:#}"),
         };
-        let pre = runtime.linker().instantiate_pre(&component).map_err(link)?;
+        let pre = sandbox.linker().instantiate_pre(&component).map_err(link)?;
         let indices = match role {
             Role::Classifier => {
                 RoleIndices::Classifier(classifier::GuestIndices::new(&pre).map_err(link)?)

@@ -1,6 +1,7 @@
-//! The Wasm runtime: one wasmtime `Engine` (component model, pooling allocator,
-//! epoch interruption), the linker with the host's capabilities, the on-disk
-//! cache of compiled components, and loading and checking plugin components.
+//! The Wasm runtime: the wasmtime engines (component model, pooling
+//! allocator, epoch interruption for plugins with a deadline), their linkers
+//! with the host's capabilities, the on-disk cache of compiled components,
+//! and loading and checking plugin components.
 
 pub mod bindings;
 mod instance;
@@ -11,8 +12,8 @@ pub mod parts;
 mod stdio;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -152,20 +153,21 @@ impl Drop for EpochTicker {
     }
 }
 
-/// The engine, the linker and the epoch ticker; shared by every plugin.
-pub struct Runtime {
+/// An engine and the linker with the host's capabilities for it.
+pub(crate) struct Sandbox {
     engine: Engine,
     linker: Linker<PluginState>,
-    options: RuntimeOptions,
-    _ticker: EpochTicker,
+    /// Moves the engine's epoch on, for engines whose code checks it.
+    _ticker: Option<EpochTicker>,
 }
 
-impl Runtime {
-    /// Builds the engine and linker.
-    pub fn new(options: RuntimeOptions) -> Result<Runtime, LoadError> {
+impl Sandbox {
+    /// An engine whose compiled code checks the epoch (`stoppable`), so a
+    /// call can be stopped at its deadline, or does not.
+    fn new(options: &RuntimeOptions, stoppable: bool) -> Result<Sandbox, LoadError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
-        config.epoch_interruption(true);
+        config.epoch_interruption(stoppable);
         config.consume_fuel(options.fuel);
         // `FAULTLINE_PROFILE=perfmap` writes /tmp/perf-PID.map so `perf report`
         // names the plugins' compiled functions.
@@ -196,18 +198,53 @@ impl Runtime {
             .map_err(|e| LoadError::Engine(e.to_string()))?;
         host_api::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(e.to_string()))?;
-        let ticker = EpochTicker::start(engine.clone());
-        Ok(Runtime {
+        let ticker = stoppable.then(|| EpochTicker::start(engine.clone()));
+        Ok(Sandbox {
             engine,
             linker,
-            options,
             _ticker: ticker,
         })
     }
 
-    /// The engine.
-    pub fn engine(&self) -> &Engine {
+    pub(crate) fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    pub(crate) fn linker(&self) -> &Linker<PluginState> {
+        &self.linker
+    }
+}
+
+/// The engines, their linkers and the epoch ticker; shared by every plugin.
+///
+/// A plugin with a deadline (`limits.timeout_ms`, 100 ms unless set) is
+/// compiled with epoch interruption: its code checks the epoch at every
+/// function entry and loop, and the host stops a call that runs past its
+/// deadline. Those checks cost the default chain ~15 % of its time (`cargo
+/// bench -p faultline --bench chain`, "deadlines off"), so a plugin an
+/// operator trusts to finish (`timeout_ms = "off"`, refused for untrusted
+/// plugins) is compiled by a second engine without them, made the first time
+/// such a plugin loads. Memory caps, fuel, traps and the capabilities are the
+/// same for both.
+pub struct Runtime {
+    stoppable: Sandbox,
+    unstoppable: OnceLock<Sandbox>,
+    options: RuntimeOptions,
+}
+
+impl Runtime {
+    /// Builds the engine and linker for plugins with a deadline.
+    pub fn new(options: RuntimeOptions) -> Result<Runtime, LoadError> {
+        Ok(Runtime {
+            stoppable: Sandbox::new(&options, true)?,
+            unstoppable: OnceLock::new(),
+            options,
+        })
+    }
+
+    /// The engine for plugins with a deadline.
+    pub fn engine(&self) -> &Engine {
+        &self.stoppable.engine
     }
 
     /// The options the runtime was built with.
@@ -215,7 +252,16 @@ impl Runtime {
         &self.options
     }
 
-    pub(crate) fn linker(&self) -> &Linker<PluginState> {
-        &self.linker
+    /// The sandbox for a plugin with a deadline (`stoppable`) or without.
+    pub(crate) fn sandbox(&self, stoppable: bool) -> Result<&Sandbox, LoadError> {
+        if stoppable {
+            return Ok(&self.stoppable);
+        }
+        if let Some(sandbox) = self.unstoppable.get() {
+            return Ok(sandbox);
+        }
+        let made = Sandbox::new(&self.options, false)?;
+        // Another thread may have made one meanwhile; either serves.
+        Ok(self.unstoppable.get_or_init(|| made))
     }
 }
