@@ -105,6 +105,16 @@ impl Pipeline {
             cache_dir: config.cache_dir.clone(),
             max_memory_bytes: max_memory.max(runtime::Limits::default().memory_bytes),
             fuel: config.plugins.values().any(|p| p.limits.fuel.is_some()),
+            engines: runtime::Engines {
+                deadline: config
+                    .plugins
+                    .values()
+                    .any(|p| p.limits.timeout_ms.is_some()),
+                no_deadline: config
+                    .plugins
+                    .values()
+                    .any(|p| p.limits.timeout_ms.is_none()),
+            },
             max_instances: config.max_instances,
         };
         let runtime = Runtime::new(options).map_err(|e| ConfigError::Invalid {

@@ -92,6 +92,10 @@ pub struct RuntimeOptions {
     pub max_memory_bytes: u64,
     /// Whether any plugin has a fuel limit (fuel metering costs every plugin).
     pub fuel: bool,
+    /// Which engines to make up front: for plugins with a deadline, and for
+    /// plugins without one. An engine not made here is made when the first
+    /// plugin that needs it loads.
+    pub engines: Engines,
     /// How many instances may be alive at once.
     pub max_instances: u32,
 }
@@ -102,9 +106,22 @@ impl Default for RuntimeOptions {
             cache_dir: default_cache_dir(),
             max_memory_bytes: Limits::default().memory_bytes,
             fuel: false,
+            engines: Engines {
+                deadline: true,
+                no_deadline: false,
+            },
             max_instances: 1000,
         }
     }
+}
+
+/// Which engines [`Runtime::new`] makes (see [`RuntimeOptions::engines`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Engines {
+    /// For plugins with a deadline: code with epoch checks.
+    pub deadline: bool,
+    /// For plugins with `timeout_ms = "off"`: code without.
+    pub no_deadline: bool,
 }
 
 /// `$FAULTLINE_CACHE_DIR`, else `$XDG_CACHE_HOME/faultline`, else `~/.cache/faultline`.
@@ -220,31 +237,38 @@ impl Sandbox {
 /// A plugin with a deadline (`limits.timeout_ms`, 100 ms unless set) is
 /// compiled with epoch interruption: its code checks the epoch at every
 /// function entry and loop, and the host stops a call that runs past its
-/// deadline. Those checks cost the default chain ~15 % of its time (`cargo
-/// bench -p faultline --bench chain`, "deadlines off"), so a plugin an
-/// operator trusts to finish (`timeout_ms = "off"`, refused for untrusted
-/// plugins) is compiled by a second engine without them, made the first time
-/// such a plugin loads. Memory caps, fuel, traps and the capabilities are the
-/// same for both.
+/// deadline. Those checks make the default chain take ~1.16 times as long
+/// (`cargo bench -p faultline --bench chain`, the "deadlines" line), so a
+/// plugin an operator trusts to finish (`timeout_ms = "off"`, refused for
+/// untrusted plugins) is compiled by a second engine without them. Memory
+/// caps, fuel, traps and the capabilities are the same for both. Each engine
+/// is made up front if the options say a plugin will need it (so that a
+/// failure is the runtime's, not a plugin's), else when the first plugin
+/// that needs it loads.
 pub struct Runtime {
-    stoppable: Sandbox,
-    unstoppable: OnceLock<Sandbox>,
+    /// Without epoch checks, then with them.
+    sandboxes: [OnceLock<Sandbox>; 2],
     options: RuntimeOptions,
 }
 
 impl Runtime {
-    /// Builds the engine and linker for plugins with a deadline.
+    /// Makes the engines and linkers the options ask for up front.
     pub fn new(options: RuntimeOptions) -> Result<Runtime, LoadError> {
-        Ok(Runtime {
-            stoppable: Sandbox::new(&options, true)?,
-            unstoppable: OnceLock::new(),
+        let runtime = Runtime {
+            sandboxes: [OnceLock::new(), OnceLock::new()],
             options,
-        })
-    }
-
-    /// The engine for plugins with a deadline.
-    pub fn engine(&self) -> &Engine {
-        &self.stoppable.engine
+        };
+        let Engines {
+            deadline,
+            no_deadline,
+        } = runtime.options.engines;
+        if deadline {
+            runtime.sandbox(true)?;
+        }
+        if no_deadline {
+            runtime.sandbox(false)?;
+        }
+        Ok(runtime)
     }
 
     /// The options the runtime was built with.
@@ -254,14 +278,12 @@ impl Runtime {
 
     /// The sandbox for a plugin with a deadline (`stoppable`) or without.
     pub(crate) fn sandbox(&self, stoppable: bool) -> Result<&Sandbox, LoadError> {
-        if stoppable {
-            return Ok(&self.stoppable);
-        }
-        if let Some(sandbox) = self.unstoppable.get() {
+        let slot = &self.sandboxes[usize::from(stoppable)];
+        if let Some(sandbox) = slot.get() {
             return Ok(sandbox);
         }
-        let made = Sandbox::new(&self.options, false)?;
+        let made = Sandbox::new(&self.options, stoppable)?;
         // Another thread may have made one meanwhile; either serves.
-        Ok(self.unstoppable.get_or_init(|| made))
+        Ok(slot.get_or_init(|| made))
     }
 }
