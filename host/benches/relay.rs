@@ -82,8 +82,12 @@ fn main() {
         Some(path) => format!("path = {}", bench_plugin_path(&path)),
         None => "builtin = \"redactor-pii\"".to_string(),
     };
+    // Without a deadline, as the built-in default chain runs it.
     let config = Config::parse(
-        &format!("[plugins.pii]\n{plugin}\n[[chains.default.stages]]\nplugin = \"pii\"\n"),
+        &format!(
+            "[plugins.pii]\n{plugin}\nlimits = {{ timeout_ms = \"off\" }}\n\
+             [[chains.default.stages]]\nplugin = \"pii\"\n"
+        ),
         "pii.toml",
         std::path::Path::new("."),
     )
