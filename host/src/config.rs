@@ -112,7 +112,7 @@ pub struct RuntimeSection {
     pub cache_dir: Option<PathBuf>,
     /// `cache = false` disables the compiled-component cache.
     pub cache: Option<bool>,
-    /// `max_instances = 1000`: plugin instances alive at once.
+    /// `max_instances = 1000`: plugin instances alive at once, per engine.
     pub max_instances: Option<NonZeroU32>,
 }
 

@@ -96,7 +96,7 @@ pub struct RuntimeOptions {
     /// plugins without one. An engine not made here is made when the first
     /// plugin that needs it loads.
     pub engines: Engines,
-    /// How many instances may be alive at once.
+    /// How many instances may be alive at once, per engine.
     pub max_instances: u32,
 }
 
