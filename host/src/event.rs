@@ -697,11 +697,41 @@ pub fn parse_time(text: &str) -> Option<f64> {
 }
 
 /// Formats seconds since the epoch as RFC 3339 with microseconds.
+///
+/// Every event's document has one, so the digits are written straight into
+/// place; the calendar is `time`'s. Years outside 0000–9999 go through
+/// `time`'s formatting ([`format_timestamp_described`]).
 pub fn format_timestamp(ts: f64) -> String {
-    // Microsecond precision is what an f64 of seconds holds for current dates.
-    let nanos = (ts * 1e6).round() as i128 * 1000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
+    let Some(t) = timestamp_of(ts) else {
+        return ts.to_string();
+    };
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return format_timestamp_described(ts);
+    }
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    let (hour, minute, second, micros) = t.to_hms_micro();
+    for (at, len, value) in [
+        (0, 4, year as u32),
+        (5, 2, u32::from(u8::from(t.month()))),
+        (8, 2, u32::from(t.day())),
+        (11, 2, u32::from(hour)),
+        (14, 2, u32::from(minute)),
+        (17, 2, u32::from(second)),
+        (20, 6, micros),
+    ] {
+        let mut value = value;
+        for digit in out[at..at + len].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+    String::from_utf8(out.to_vec()).expect("ASCII digits and punctuation")
+}
+
+/// [`format_timestamp`] through `time`'s format description.
+fn format_timestamp_described(ts: f64) -> String {
+    timestamp_of(ts)
         .and_then(|t| {
             t.format(&time::macros::format_description!(
                 "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
@@ -709,6 +739,13 @@ pub fn format_timestamp(ts: f64) -> String {
             .ok()
         })
         .unwrap_or_else(|| ts.to_string())
+}
+
+/// The instant `ts` seconds after the epoch, to the microsecond (what an f64
+/// of seconds holds for current dates).
+fn timestamp_of(ts: f64) -> Option<time::OffsetDateTime> {
+    let nanos = (ts * 1e6).round() as i128 * 1000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
 }
 
 /// Whether a path segment names an array index.

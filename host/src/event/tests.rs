@@ -106,6 +106,48 @@ fn timestamps() {
     assert!(parse_timestamp(Some(&raw::from_value(&json!(-5))), &mut attrs).is_err());
 }
 
+/// The digits written in place read as `time`'s formatting does, over the
+/// range of dates and at its edges (leap days, the end of a year, the last
+/// microsecond of a second, before the epoch, the years it leaves to `time`).
+#[test]
+fn timestamps_format_as_time_does() {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut cases = vec![
+        0.0,
+        1_700_000_000.0,
+        1_700_000_000.5,
+        1_700_000_000.999_999,
+        951_782_400.0,     // 2000-02-29
+        1_709_164_799.25,  // 2024-02-28T23:59:59.25
+        1_735_689_599.999, // the last moment of 2024, to the millisecond
+        -1.5,
+        -62_135_596_800.0, // 0001-01-01
+        253_402_300_799.0, // 9999-12-31T23:59:59
+        253_402_300_800.0, // 10000-01-01: `time`'s own path
+        -62_167_219_201.0, // before year 0: `time`'s own path
+        f64::NAN,
+        1e300,
+    ];
+    for _ in 0..10_000 {
+        // Any microsecond from 1900 to 2200.
+        let micros = (next() % 9_467_280_000_000_000) as i64 - 2_208_988_800_000_000;
+        cases.push(micros as f64 / 1e6);
+    }
+    for ts in cases {
+        assert_eq!(format_timestamp(ts), format_timestamp_described(ts), "{ts}");
+    }
+    assert_eq!(
+        format_timestamp(1_700_000_000.25),
+        "2023-11-14T22:13:20.250000Z"
+    );
+}
+
 #[test]
 fn bad_fields_name_the_field() {
     let err = |v: Json| from_json(&v).unwrap_err().to_string();
