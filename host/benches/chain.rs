@@ -207,7 +207,10 @@ fn deadlines_ratio(
     let time = |chain: &mut faultline::chain::Chain, block: &[host::Event]| {
         let start = Instant::now();
         for e in block {
-            black_box(chain.run(e.clone()));
+            match chain.run(e.clone()) {
+                Disposition::Processed(p) => black_box(p),
+                other => panic!("not processed: {other:?}"),
+            };
         }
         start.elapsed().as_secs_f64()
     };
