@@ -186,9 +186,9 @@ fn rate<T>(events: &[T], seconds: f64, mut f: impl FnMut(&T)) -> f64 {
 }
 
 /// The default chain against itself with every built-in given a deadline
-/// (as a config without `timeout_ms = "off"` has): 50-event blocks through
-/// each in turn, the first alternating, for `seconds`. The median and
-/// quartiles of the per-pair ratio (with deadlines / without).
+/// (as a config without `timeout_ms = "off"` has), in alternating blocks
+/// ([`alternate`]): the median and quartiles of the per-pair ratio (with
+/// deadlines / without).
 fn deadlines_ratio(
     without: &mut faultline::chain::Chain,
     events: &[host::Event],
@@ -204,38 +204,69 @@ fn deadlines_ratio(
         .expect("the default config with deadlines");
     let mut pipeline = Pipeline::build(&config).expect("default pipeline with deadlines");
     let with = pipeline.chains.get_mut("default").unwrap();
-    let time = |chain: &mut faultline::chain::Chain, block: &[host::Event]| {
+    let (_, ratios) = alternate(without, with, events, seconds);
+    let at = quantile(&ratios);
+    (at(0.5), (at(0.25), at(0.75)))
+}
+
+/// Two chains over the same events in alternating blocks of 50, the first
+/// of each pair alternating too, for `seconds` after 20 warm-up pairs (and
+/// at least 20 timed ones): on a shared machine whose speed drifts by more
+/// than most changes make, blocks a few milliseconds apart see the same
+/// machine. Copying the events in and dropping the results are left out of
+/// the time. Returns each chain's total time and, sorted, B's time over A's
+/// per pair.
+fn alternate(
+    a: &mut faultline::chain::Chain,
+    b: &mut faultline::chain::Chain,
+    events: &[host::Event],
+    seconds: f64,
+) -> ([Duration; 2], Vec<f64>) {
+    let mut results = Vec::with_capacity(50);
+    let mut block = |chain: &mut faultline::chain::Chain, block: &[host::Event]| {
+        let copies = block.to_vec();
         let start = Instant::now();
-        for e in block {
-            match chain.run(e.clone()) {
-                Disposition::Processed(p) => black_box(p),
-                other => panic!("not processed: {other:?}"),
-            };
+        for e in copies {
+            results.push(chain.run(e));
         }
-        start.elapsed().as_secs_f64()
+        let took = start.elapsed();
+        for result in results.drain(..) {
+            match result {
+                Disposition::Processed(p) => drop(black_box(p)),
+                other => panic!("not processed: {other:?}"),
+            }
+        }
+        took
     };
-    for block in events.chunks(50).take(4) {
-        time(with, block);
-        time(without, block);
-    }
-    let mut ratios = Vec::new();
+    let blocks: Vec<&[host::Event]> = events.chunks(50).collect();
+    let (mut total, mut ratios) = ([Duration::ZERO; 2], Vec::new());
     let start = Instant::now();
-    for (i, block) in events.chunks(50).cycle().enumerate() {
-        if start.elapsed().as_secs_f64() > seconds {
+    for round in 0.. {
+        let events = blocks[round % blocks.len()];
+        let (ta, tb) = if round % 2 == 0 {
+            let ta = block(a, events);
+            (ta, block(b, events))
+        } else {
+            let tb = block(b, events);
+            (block(a, events), tb)
+        };
+        // The first rounds warm both up.
+        if round >= 20 {
+            total[0] += ta;
+            total[1] += tb;
+            ratios.push(tb.as_secs_f64() / ta.as_secs_f64());
+        }
+        if round >= 40 && start.elapsed().as_secs_f64() > seconds {
             break;
         }
-        let (w, o) = if i % 2 == 0 {
-            let w = time(with, block);
-            (w, time(without, block))
-        } else {
-            let o = time(without, block);
-            (time(with, block), o)
-        };
-        ratios.push(w / o);
     }
     ratios.sort_by(f64::total_cmp);
-    let at = |q: usize| ratios[(ratios.len() - 1) * q / 4];
-    (at(2), (at(1), at(3)))
+    (total, ratios)
+}
+
+/// The quantile `q` of sorted `values`.
+fn quantile(values: &[f64]) -> impl Fn(f64) -> f64 + '_ {
+    |q| values[((values.len() - 1) as f64 * q) as usize]
 }
 
 fn peak_rss_mb() -> f64 {
@@ -249,11 +280,9 @@ fn peak_rss_mb() -> f64 {
 
 /// Two builds of one plugin, each alone in a chain (with `stage_config`, a
 /// TOML value, as the stage's `config`), over the same events in
-/// alternating blocks of 50, the first of each pair alternating too: on a
-/// shared machine whose speed drifts by more than most changes make,
-/// figures from separate runs cannot be compared, while blocks a few
-/// milliseconds apart see the same machine. Prints each build's time per
-/// event and the spread of B's time over A's, per pair of blocks.
+/// alternating blocks ([`alternate`]): figures from separate runs on a
+/// shared machine cannot be compared. Prints each build's time per event
+/// and the spread of B's time over A's, per pair of blocks.
 fn compare(a: &str, b: &str, stage_config: Option<&str>, events: &[host::Event], seconds: f64) {
     let stage = |name: &str| {
         let config = stage_config.map_or(String::new(), |c| format!("config = {c}\n"));
@@ -276,48 +305,13 @@ fn compare(a: &str, b: &str, stage_config: Option<&str>, events: &[host::Event],
     let config = Config::parse(&text, "<--compare>", std::path::Path::new("."))
         .unwrap_or_else(|e| panic!("{e}"));
     let mut pipeline = Pipeline::build(&config).unwrap_or_else(|e| panic!("{e}"));
-    // Copying the events in and dropping the results are left out of the time.
-    let mut results = Vec::with_capacity(50);
-    let mut block = |name: &str, block: &[host::Event]| {
-        let chain = pipeline.chains.get_mut(name).unwrap();
-        let copies = block.to_vec();
-        let start = Instant::now();
-        for e in copies {
-            results.push(chain.run(e));
-        }
-        let took = start.elapsed();
-        for result in results.drain(..) {
-            match result {
-                Disposition::Processed(p) => drop(black_box(p)),
-                other => panic!("{name}: not processed: {other:?}"),
-            }
-        }
-        took
+    // The chains in key order: "a", then "b".
+    let mut chains = pipeline.chains.values_mut();
+    let (Some(chain_a), Some(chain_b)) = (chains.next(), chains.next()) else {
+        unreachable!("the config has chains a and b");
     };
-    let blocks: Vec<&[host::Event]> = events.chunks(50).collect();
-    let (mut total, mut ratios) = ([Duration::ZERO; 2], Vec::new());
-    let start = Instant::now();
-    for round in 0.. {
-        let events = blocks[round % blocks.len()];
-        let (ta, tb) = if round % 2 == 0 {
-            let ta = block("a", events);
-            (ta, block("b", events))
-        } else {
-            let tb = block("b", events);
-            (block("a", events), tb)
-        };
-        // The first rounds warm both up.
-        if round >= 20 {
-            total[0] += ta;
-            total[1] += tb;
-            ratios.push(tb.as_secs_f64() / ta.as_secs_f64());
-        }
-        if round >= 40 && start.elapsed().as_secs_f64() > seconds {
-            break;
-        }
-    }
-    ratios.sort_by(f64::total_cmp);
-    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q) as usize];
+    let (total, ratios) = alternate(chain_a, chain_b, events, seconds);
+    let at = quantile(&ratios);
     let per_event = |t: Duration| t.as_secs_f64() * 1e6 / (ratios.len() * 50) as f64;
     println!("{} pairs of 50-event blocks, alternating:", ratios.len());
     println!("  A {a}: {:.2} us/event", per_event(total[0]));
