@@ -2,6 +2,7 @@
 //! [`Event`] record plugins receive: normalises the many shapes Sentry SDKs
 //! send, and flattens every field without a typed home into attributes.
 
+mod direct;
 mod document;
 pub mod raw;
 mod tree;
@@ -328,6 +329,20 @@ fn pairs(v: &Raw, path: &str) -> Result<Vec<(String, String)>, EventError> {
     }
 }
 
+/// A frame with no member read yet.
+fn empty_frame() -> Frame {
+    Frame {
+        function: None,
+        module: None,
+        filename: None,
+        abs_path: None,
+        lineno: None,
+        colno: None,
+        in_app: None,
+        vars: Vec::new(),
+    }
+}
+
 /// Frame `j` of the exception at `exception` (its path).
 fn parse_frame(
     v: &Raw,
@@ -344,16 +359,7 @@ fn parse_frame(
         ));
     };
     // One pass over the members: each known one into its slot.
-    let mut frame = Frame {
-        function: None,
-        module: None,
-        filename: None,
-        abs_path: None,
-        lineno: None,
-        colno: None,
-        in_app: None,
-        vars: Vec::new(),
-    };
+    let mut frame = empty_frame();
     for (key, value) in obj.iter() {
         let fail = |reason| field_err(format!("{}.{key}", path()), reason);
         match key {
@@ -475,7 +481,21 @@ fn cookies(v: &Raw) -> Result<Option<String>, EventError> {
 
 /// Reads one incoming event from its JSON text.
 pub fn parse(bytes: &[u8]) -> Result<Event, EventError> {
-    let raw = raw::from_slice(bytes).map_err(|e| EventError::Json(e.to_string()))?;
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_text(text),
+        // Read as bytes, so that the error says where they stop being UTF-8.
+        Err(_) => from_raw(&raw::from_slice(bytes).map_err(|e| EventError::Json(e.to_string()))?),
+    }
+}
+
+/// [`parse`] for text: read straight into the event where the text allows
+/// (see [`direct`]), else through the tree, which also says what is wrong
+/// with it.
+pub fn parse_text(text: &str) -> Result<Event, EventError> {
+    if let Some(event) = direct::event(text) {
+        return Ok(event);
+    }
+    let raw = raw::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
     from_raw(&raw)
 }
 
@@ -489,50 +509,92 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
     let Raw::Object(obj) = v else {
         return Err(EventError::NotAnObject(v.kind()));
     };
-    let mut attributes = Vec::new();
-    let mut exceptions = Vec::new();
-    let mut message = None;
-    let mut tags = Vec::new();
-    let mut user = None;
-    let mut request = None;
-    let mut fingerprint = Vec::new();
-    // The scalar members, found in the one pass over the event.
-    let [
-        mut event_id,
-        mut timestamp,
-        mut level,
-        mut platform,
-        mut logger,
-        mut release,
-        mut environment,
-        mut server_name,
-        mut transaction,
-    ] = [None; 9];
+    let mut reading = Reading::default();
     for (key, value) in obj.iter() {
+        reading.member(key, value)?;
+    }
+    reading.finish()
+}
+
+/// Whether a top-level member has a typed home in the event; the others
+/// are flattened into attributes.
+fn typed(key: &str) -> bool {
+    matches!(
+        key,
+        "event_id"
+            | "timestamp"
+            | "level"
+            | "platform"
+            | "logger"
+            | "release"
+            | "environment"
+            | "server_name"
+            | "transaction"
+            | "message"
+            | "logentry"
+            | "exception"
+            | "tags"
+            | "fingerprint"
+            | "user"
+            | "request"
+    )
+}
+
+/// An event being read, one top-level member at a time and in order: the
+/// tree reader ([`from_raw`]) gives it every member, the straight reader
+/// ([`direct`]) those it does not read into place itself.
+#[derive(Default)]
+struct Reading<'a> {
+    attributes: Vec<Attribute>,
+    exceptions: Vec<Exception>,
+    message: Option<String>,
+    tags: Vec<(String, String)>,
+    user: Option<User>,
+    request: Option<Request>,
+    fingerprint: Vec<String>,
+    // The scalar members, converted when the event is complete.
+    event_id: Option<Raw<'a>>,
+    timestamp: Option<Raw<'a>>,
+    level: Option<Raw<'a>>,
+    platform: Option<Raw<'a>>,
+    logger: Option<Raw<'a>>,
+    release: Option<Raw<'a>>,
+    environment: Option<Raw<'a>>,
+    server_name: Option<Raw<'a>>,
+    transaction: Option<Raw<'a>>,
+}
+
+impl<'a> Reading<'a> {
+    /// Reads the top-level member `key`. An event's keys are unique: the
+    /// value of `message`, when it is not an object, is the event's.
+    fn member(&mut self, key: &str, value: &Raw<'a>) -> Result<(), EventError> {
+        let attributes = &mut self.attributes;
         match key {
-            "event_id" => event_id = Some(value),
-            "timestamp" => timestamp = Some(value),
-            "level" => level = Some(value),
-            "platform" => platform = Some(value),
-            "logger" => logger = Some(value),
-            "release" => release = Some(value),
-            "environment" => environment = Some(value),
-            "server_name" => server_name = Some(value),
-            "transaction" => transaction = Some(value),
-            "message" => {
-                match value {
-                    Raw::Object(m) => {
-                        if message.is_none() {
-                            message = opt_string(m, "formatted", "message.formatted")?
-                                .or(opt_string(m, "message", "message.message")?);
-                        }
-                        if let Some(params) = m.get("params") {
-                            flatten("logentry.params", params, &mut attributes);
-                        }
+            "event_id" => self.event_id = Some(value.clone()),
+            "timestamp" => self.timestamp = Some(value.clone()),
+            "level" => self.level = Some(value.clone()),
+            "platform" => self.platform = Some(value.clone()),
+            "logger" => self.logger = Some(value.clone()),
+            "release" => self.release = Some(value.clone()),
+            "environment" => self.environment = Some(value.clone()),
+            "server_name" => self.server_name = Some(value.clone()),
+            "transaction" => self.transaction = Some(value.clone()),
+            "message" => match value {
+                Raw::Object(m) => {
+                    if self.message.is_none() {
+                        self.message = opt_string(m, "formatted", "message.formatted")?
+                            .or(opt_string(m, "message", "message.message")?);
                     }
-                    _ => message = opt_string(obj, "message", "message")?.or(message),
+                    if let Some(params) = m.get("params") {
+                        flatten("logentry.params", params, attributes);
+                    }
                 }
-            }
+                _ => {
+                    let text =
+                        string_value(value).map_err(|reason| field_err("message", reason))?;
+                    self.message = text.or(self.message.take());
+                }
+            },
             "logentry" => {
                 let Some(m) = value.as_object() else {
                     return Err(field_err("logentry", "expected an object"));
@@ -543,10 +605,10 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
                     "logentry.message",
                 )?);
                 if text.is_some() {
-                    message = text;
+                    self.message = text;
                 }
                 if let Some(params) = m.get("params") {
-                    flatten("logentry.params", params, &mut attributes);
+                    flatten("logentry.params", params, attributes);
                 }
             }
             "exception" => {
@@ -568,15 +630,15 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
                     }
                 };
                 for (i, e) in values.iter().enumerate() {
-                    exceptions.push(parse_exception(e, i, &mut attributes)?);
+                    self.exceptions.push(parse_exception(e, i, attributes)?);
                 }
             }
-            "tags" => tags = pairs(value, "tags")?,
+            "tags" => self.tags = pairs(value, "tags")?,
             "fingerprint" => {
                 let Some(list) = value.as_array() else {
                     return Err(field_err("fingerprint", "expected an array of strings"));
                 };
-                fingerprint = list
+                self.fingerprint = list
                     .iter()
                     .map(|v| match v {
                         Raw::String(s) => s.to_string(),
@@ -587,7 +649,7 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
             "user" => {
                 let Raw::Object(u) = value else {
                     if value.is_null() {
-                        continue;
+                        return Ok(());
                     }
                     return Err(field_err(
                         "user",
@@ -596,10 +658,10 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
                 };
                 for (k, v) in u.iter() {
                     if !matches!(k, "id" | "email" | "username" | "ip_address") {
-                        flatten(&format!("user.{}", escape_segment(k)), v, &mut attributes);
+                        flatten(&format!("user.{}", escape_segment(k)), v, attributes);
                     }
                 }
-                user = Some(User {
+                self.user = Some(User {
                     id: opt_string(u, "id", "user.id")?,
                     email: opt_string(u, "email", "user.email")?,
                     username: opt_string(u, "username", "user.username")?,
@@ -609,7 +671,7 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
             "request" => {
                 let Raw::Object(r) = value else {
                     if value.is_null() {
-                        continue;
+                        return Ok(());
                     }
                     return Err(field_err(
                         "request",
@@ -618,14 +680,10 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
                 };
                 for (k, v) in r.iter() {
                     if !matches!(k, "method" | "url" | "query_string" | "cookies" | "headers") {
-                        flatten(
-                            &format!("request.{}", escape_segment(k)),
-                            v,
-                            &mut attributes,
-                        );
+                        flatten(&format!("request.{}", escape_segment(k)), v, attributes);
                     }
                 }
-                request = Some(Request {
+                self.request = Some(Request {
                     method: opt_string(r, "method", "request.method")?,
                     url: opt_string(r, "url", "request.url")?,
                     query_string: r
@@ -641,32 +699,38 @@ pub fn from_raw(v: &Raw) -> Result<Event, EventError> {
                         .unwrap_or_default(),
                 });
             }
-            _ => flatten(&escape_segment(key), value, &mut attributes),
+            _ => flatten(&escape_segment(key), value, attributes),
         }
+        Ok(())
     }
-    let string = |v: Option<&Raw>, path: &str| {
-        v.map_or(Ok(None), string_value)
-            .map_err(|reason| field_err(path, reason))
-    };
-    let timestamp = parse_timestamp(timestamp, &mut attributes)?;
-    Ok(Event {
-        event_id: parse_event_id(event_id)?,
-        timestamp,
-        level: parse_level(level)?,
-        platform: string(platform, "platform")?.unwrap_or_else(|| "other".into()),
-        logger: string(logger, "logger")?,
-        message,
-        exceptions,
-        tags,
-        user,
-        request,
-        release: string(release, "release")?,
-        environment: string(environment, "environment")?,
-        server_name: string(server_name, "server_name")?,
-        transaction: string(transaction, "transaction")?,
-        fingerprint,
-        attributes,
-    })
+
+    /// The event, its scalar members converted.
+    fn finish(mut self) -> Result<Event, EventError> {
+        let string = |v: Option<Raw>, path: &str| {
+            v.as_ref()
+                .map_or(Ok(None), string_value)
+                .map_err(|reason| field_err(path, reason))
+        };
+        let timestamp = parse_timestamp(self.timestamp.as_ref(), &mut self.attributes)?;
+        Ok(Event {
+            event_id: parse_event_id(self.event_id.as_ref())?,
+            timestamp,
+            level: parse_level(self.level.as_ref())?,
+            platform: string(self.platform, "platform")?.unwrap_or_else(|| "other".into()),
+            logger: string(self.logger, "logger")?,
+            message: self.message,
+            exceptions: self.exceptions,
+            tags: self.tags,
+            user: self.user,
+            request: self.request,
+            release: string(self.release, "release")?,
+            environment: string(self.environment, "environment")?,
+            server_name: string(self.server_name, "server_name")?,
+            transaction: string(self.transaction, "transaction")?,
+            fingerprint: self.fingerprint,
+            attributes: self.attributes,
+        })
+    }
 }
 
 /// Seconds from a number that may be seconds or, as some clients send,

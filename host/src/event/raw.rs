@@ -223,7 +223,7 @@ impl Serialize for Raw<'_> {
 }
 
 /// A string that borrows from the input when it can.
-struct Text<'a>(Cow<'a, str>);
+pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -10,11 +10,11 @@ use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
 
 use super::auth::{Denied, KeyEntry, Keys, Role};
 use super::{Live, Outcome, ServeError, ServeOptions, Workers};
-use crate::event::raw::{self, Raw};
 use crate::runtime::bindings::faultline::plugin::types::Event;
 use crate::storage::Store;
 
@@ -131,41 +131,38 @@ const EVENT_TYPES: &[&str] = &[
     "application/x-jsonlines",
 ];
 
-/// An event as sent and its size in bytes.
-type SizedEvent<'a> = (Raw<'a>, usize);
+/// An event's text as sent and its size in bytes.
+type SizedEvent<'a> = (&'a str, usize);
 
 /// Splits a body into events: one JSON object, a JSON array, or NDJSON, in
 /// which a line that is not UTF-8 or not JSON fails alone. Each event comes
-/// with its size as sent, for the per-event limit.
+/// with its size as sent, for the per-event limit. Only the array and the
+/// one document are checked to be JSON here: each event's text is read
+/// (and a line found not to be JSON) when it is converted.
 fn split_events(body: &[u8]) -> Result<Vec<Result<SizedEvent<'_>, String>>, String> {
     let start = body.iter().position(|b| !b.is_ascii_whitespace());
     match start.map(|i| body[i]) {
         None => {
             Err("the body is empty; send a JSON event, a JSON array of events, or NDJSON".into())
         }
-        Some(b'[') => match serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(body) {
+        Some(b'[') => match serde_json::from_slice::<Vec<&RawValue>>(body) {
             Ok(items) => Ok(items
                 .into_iter()
-                .map(|item| {
-                    raw::from_str(item.get())
-                        .map(|v| (v, item.get().len()))
-                        .map_err(|e| format!("invalid JSON: {e}"))
-                })
+                .map(|item| Ok((item.get(), item.get().len())))
                 .collect()),
             Err(e) => Err(format!("invalid JSON array: {e}")),
         },
         Some(_) => {
-            if let Ok(one) = raw::from_slice(body) {
-                return Ok(vec![Ok((one, body.trim_ascii().len()))]);
+            // One document, perhaps over several lines; else one per line.
+            if let Ok(one) = serde_json::from_slice::<&RawValue>(body) {
+                return Ok(vec![Ok((one.get(), one.get().len()))]);
             }
             Ok(body
                 .split(|b| *b == b'\n')
                 .filter(|l| !l.trim_ascii().is_empty())
                 .map(|line| match std::str::from_utf8(line) {
                     Err(e) => Err(format!("the line is not UTF-8: {e}")),
-                    Ok(text) => raw::from_str(text)
-                        .map(|v| (v, text.trim().len()))
-                        .map_err(|e| format!("invalid JSON: {e}")),
+                    Ok(text) => Ok((text, text.trim().len())),
                 })
                 .collect())
         }
@@ -226,14 +223,14 @@ async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
     let mut errors = Vec::new();
     let mut events = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
-        let parsed = item.and_then(|(v, size)| {
+        let parsed = item.and_then(|(text, size)| {
             if size > state.options.max_event_bytes {
                 return Err(format!(
                     "event is {size} bytes, more than the limit of {}",
                     state.options.max_event_bytes
                 ));
             }
-            crate::event::from_raw(&v).map_err(|e| e.to_string())
+            crate::event::parse_text(text).map_err(|e| e.to_string())
         });
         match parsed {
             Ok(event) => events.push((index, event)),
