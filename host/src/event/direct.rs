@@ -1,17 +1,19 @@
 //! Reads an event straight from its JSON text into the typed record, with
-//! no tree in between. The exceptions with their frames, and the members
-//! flattened into attributes, most of an event's text, go from the JSON
-//! reader into their places. The other top-level members are small: each
-//! is read as a [`Raw`] value and converted by [`Reading::member`], as the
-//! tree reader converts it.
+//! no tree in between. The exceptions with their frames, the user, request
+//! and tags, and the members flattened into attributes, most of an event's
+//! text, go from the JSON reader into their places. The other top-level
+//! members are small: each is read as a [`Raw`] value and converted by
+//! [`Reading::member`], as the tree reader converts it.
 //!
 //! It gives up (returns `None`) on anything it would not read exactly as
 //! the tree reader ([`super::from_raw`]) does: text that is not JSON, a
-//! field the tree reader refuses, a key given twice in one object (the tree
-//! keeps its first place and its last value). The caller then reads the
-//! text through the tree, which gives the event or the error. Building and
-//! walking the tree cost more than reading the JSON itself; what each path
-//! reads the same is tested on every shape the tests know.
+//! field the tree reader refuses, a key given twice where the second value
+//! would add to the first (the tree keeps the key's first place and its
+//! last value; see [`Keys`]). The caller then reads the text through the
+//! tree, which gives the event or the error. What this saves is the tree's
+//! allocations and the second walk over it (BENCHMARKS.md, "Since
+//! 9072248"); that both readers agree is tested on generated events of
+//! every shape.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -68,9 +70,9 @@ struct Keys(Vec<u64>);
 /// The most keys an object may have for this reader.
 const MAX_KEYS: usize = 64;
 
-/// A key's hash: exact below 16 bytes (the bytes themselves, folded);
-/// longer keys count only their length and their first and last 8 bytes,
-/// which collide in one object rarely, and then only cost time.
+/// A key's hash. Below 16 bytes it depends on every byte; a longer key's
+/// only on its length and its first and last 8 bytes. Two keys of one
+/// object that hash the same only cost a second reading.
 fn hash(key: &[u8]) -> u64 {
     let n = key.len();
     let word = |at: usize| u64::from_le_bytes(key[at..at + 8].try_into().expect("8 bytes"));

@@ -354,3 +354,44 @@ fn named_members_read_as_in_the_whole_document() {
         );
     }
 }
+
+/// The straight reader gives `Reading::member` the members `typed` names
+/// and flattens the others itself, so `typed` must name exactly the members
+/// `member` does not flatten: checked over Sentry's top-level fields.
+#[test]
+fn typed_names_the_members_that_are_not_flattened() {
+    for key in [
+        "event_id",
+        "timestamp",
+        "level",
+        "platform",
+        "logger",
+        "release",
+        "dist",
+        "environment",
+        "server_name",
+        "transaction",
+        "message",
+        "logentry",
+        "exception",
+        "tags",
+        "fingerprint",
+        "user",
+        "request",
+        "extra",
+        "contexts",
+        "breadcrumbs",
+        "sdk",
+        "modules",
+        "threads",
+        "debug_meta",
+        "errors",
+        "type",
+        "measurements",
+        "spans",
+    ] {
+        let mut reading = Reading::default();
+        let _ = reading.member(key, &Raw::Null);
+        assert_eq!(typed(key), reading.attributes.is_empty(), "{key}");
+    }
+}
