@@ -488,6 +488,13 @@ pub fn parse(bytes: &[u8]) -> Result<Event, EventError> {
     }
 }
 
+/// The event in the first JSON value of `text` (NDJSON's first line, say),
+/// read straight into place, and the byte where the value ends; `None`
+/// where only [`parse_text`] can say what the value holds.
+pub fn read_first(text: &str) -> Option<(Event, usize)> {
+    direct::first(text)
+}
+
 /// [`parse`] for text: read straight into the event where the text allows
 /// (see [`direct`]), else through the tree, which also says what is wrong
 /// with it.

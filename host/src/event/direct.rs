@@ -18,7 +18,9 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use super::raw::{Raw, Text};
 use super::{
@@ -30,11 +32,30 @@ use crate::runtime::bindings::faultline::plugin::types::{
 
 /// The event in `text`, or `None` where the tree reader must read it.
 pub(super) fn event(text: &str) -> Option<Event> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let mut keys = Keys::default();
-    let reading = Top(&mut keys).deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    reading.finish().ok()
+    let (event, end) = first(text)?;
+    text.as_bytes()[end..]
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .then_some(event)
+}
+
+/// The event in the first JSON value of `text`, and where that value
+/// ends; `None` where the tree reader must read it.
+pub(super) fn first(text: &str) -> Option<(Event, usize)> {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<Straight>();
+    let Straight(reading) = values.next()?.ok()?;
+    let end = values.byte_offset();
+    reading.finish().ok().map(|event| (event, end))
+}
+
+/// An event's members as read, for serde_json's reader of a stream of
+/// values (which says where each one ends).
+struct Straight<'de>(Reading<'de>);
+
+impl<'de> Deserialize<'de> for Straight<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Straight<'de>, D::Error> {
+        Top(&mut Keys::default()).deserialize(d).map(Straight)
+    }
 }
 
 /// A visitor that reads itself from the JSON with `$how`, as a seed.

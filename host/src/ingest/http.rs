@@ -131,14 +131,20 @@ const EVENT_TYPES: &[&str] = &[
     "application/x-jsonlines",
 ];
 
-/// An event's text as sent and its size in bytes.
-type SizedEvent<'a> = (&'a str, usize);
+/// An event as sent: its text, or (the first of a body) already read.
+enum Sent<'a> {
+    Text(&'a str),
+    Read(Box<Event>),
+}
+
+/// An event as sent and its size in bytes.
+type SizedEvent<'a> = (Sent<'a>, usize);
 
 /// Splits a body into events: one JSON object, a JSON array, or NDJSON, in
 /// which a line that is not UTF-8 or not JSON fails alone. Each event comes
 /// with its size as sent, for the per-event limit. Only the array and the
-/// one document are checked to be JSON here: each event's text is read
-/// (and a line found not to be JSON) when it is converted.
+/// one document are checked to be JSON here: each line's text is read (and
+/// found not to be JSON) when it is converted.
 fn split_events(body: &[u8]) -> Result<Vec<Result<SizedEvent<'_>, String>>, String> {
     let start = body.iter().position(|b| !b.is_ascii_whitespace());
     match start.map(|i| body[i]) {
@@ -148,25 +154,43 @@ fn split_events(body: &[u8]) -> Result<Vec<Result<SizedEvent<'_>, String>>, Stri
         Some(b'[') => match serde_json::from_slice::<Vec<&RawValue>>(body) {
             Ok(items) => Ok(items
                 .into_iter()
-                .map(|item| Ok((item.get(), item.get().len())))
+                .map(|item| Ok((Sent::Text(item.get()), item.get().len())))
                 .collect()),
             Err(e) => Err(format!("invalid JSON array: {e}")),
         },
         Some(_) => {
+            // The first value read straight into its event, once: the whole
+            // body, or NDJSON's first line.
+            if let Ok(text) = std::str::from_utf8(body)
+                && let Some((event, end)) = crate::event::read_first(text)
+            {
+                let (first, rest) = text.split_at(end);
+                let line_end = rest.find('\n').unwrap_or(rest.len());
+                if rest.trim().is_empty()
+                    || !first.contains('\n') && rest[..line_end].trim().is_empty()
+                {
+                    let mut items = vec![Ok((Sent::Read(Box::new(event)), first.trim().len()))];
+                    items.extend(lines(&rest.as_bytes()[line_end..]));
+                    return Ok(items);
+                }
+            }
             // One document, perhaps over several lines; else one per line.
             if let Ok(one) = serde_json::from_slice::<&RawValue>(body) {
-                return Ok(vec![Ok((one.get(), one.get().len()))]);
+                return Ok(vec![Ok((Sent::Text(one.get()), one.get().len()))]);
             }
-            Ok(body
-                .split(|b| *b == b'\n')
-                .filter(|l| !l.trim_ascii().is_empty())
-                .map(|line| match std::str::from_utf8(line) {
-                    Err(e) => Err(format!("the line is not UTF-8: {e}")),
-                    Ok(text) => Ok((text, text.trim().len())),
-                })
-                .collect())
+            Ok(lines(body).collect())
         }
     }
+}
+
+/// The events of NDJSON text, one per line that is not blank.
+fn lines(body: &[u8]) -> impl Iterator<Item = Result<SizedEvent<'_>, String>> {
+    body.split(|b| *b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .map(|line| match std::str::from_utf8(line) {
+            Err(e) => Err(format!("the line is not UTF-8: {e}")),
+            Ok(text) => Ok((Sent::Text(text), text.trim().len())),
+        })
 }
 
 async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
@@ -223,14 +247,17 @@ async fn ingest(state: &ServerState, req: Request<Incoming>) -> Reply {
     let mut errors = Vec::new();
     let mut events = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
-        let parsed = item.and_then(|(text, size)| {
+        let parsed = item.and_then(|(sent, size)| {
             if size > state.options.max_event_bytes {
                 return Err(format!(
                     "event is {size} bytes, more than the limit of {}",
                     state.options.max_event_bytes
                 ));
             }
-            crate::event::parse_text(text).map_err(|e| e.to_string())
+            match sent {
+                Sent::Text(text) => crate::event::parse_text(text).map_err(|e| e.to_string()),
+                Sent::Read(event) => Ok(*event),
+            }
         });
         match parsed {
             Ok(event) => events.push((index, event)),
@@ -882,4 +909,70 @@ pub async fn run(state: Arc<ServerState>) -> Result<(), ServeError> {
         tracing::warn!("requests still in flight after 30 s; stopping anyway");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a body splits into: each event's message, or its error, and
+    /// its size.
+    fn split(body: &str) -> Vec<Result<(Option<String>, usize), String>> {
+        split_events(body.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|item| {
+                item.and_then(|(sent, size)| {
+                    let event = match sent {
+                        Sent::Text(text) => {
+                            crate::event::parse_text(text).map_err(|e| e.to_string())?
+                        }
+                        Sent::Read(event) => *event,
+                    };
+                    Ok((event.message, size))
+                })
+            })
+            .collect()
+    }
+
+    fn message(text: &str, size: usize) -> Result<(Option<String>, usize), String> {
+        Ok((Some(text.into()), size))
+    }
+
+    #[test]
+    fn a_body_splits_into_its_events_with_their_sizes() {
+        // One event, on one line or over several.
+        assert_eq!(split(" {\"message\":\"a\"} \n"), [message("a", 15)]);
+        let pretty = "{\n  \"message\": \"a\"\n}";
+        assert_eq!(split(&format!("{pretty}\n")), [message("a", pretty.len())]);
+        // NDJSON: blank lines skipped, a bad line failing alone.
+        let got =
+            split("{\"message\":\"a\"}\n\n{\"message\":\"bb\"}  \nnot json\n{\"message\":\"c\"}");
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0], message("a", 15));
+        assert_eq!(got[1], message("bb", 16));
+        assert!(got[2].as_ref().unwrap_err().starts_with("invalid JSON"));
+        assert_eq!(got[3], message("c", 15));
+        // The first line is read once, where the body is split.
+        let items = split_events(b"{\"message\":\"a\"}\n{\"message\":\"b\"}").unwrap();
+        assert!(matches!(items[0], Ok((Sent::Read(_), 15))));
+        assert!(matches!(items[1], Ok((Sent::Text(_), 15))));
+        // A first line holding two values fails alone, as any such line.
+        let got = split("{\"message\":\"a\"} {\"message\":\"b\"}\n{\"message\":\"c\"}");
+        assert!(got[0].as_ref().unwrap_err().contains("trailing characters"));
+        assert_eq!(got[1], message("c", 15));
+        // A first value over several lines, then more: each line on its own.
+        let got = split(&format!("{pretty}\n{{\"message\":\"b\"}}"));
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[3], message("b", 15));
+        // What the straight reader leaves to the tree (a repeated key), read
+        // whole or as a first line.
+        let twice = "{\"message\":\"a\",\"message\":\"z\"}";
+        assert_eq!(split(twice), [message("z", twice.len())]);
+        let got = split(&format!("{twice}\n{{\"message\":\"b\"}}"));
+        assert_eq!(got, [message("z", twice.len()), message("b", 15)]);
+        // An array.
+        let got = split("[{\"message\":\"a\"}, {\"message\":\"b\"}]");
+        assert_eq!(got, [message("a", 15), message("b", 15)]);
+    }
 }
