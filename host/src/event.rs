@@ -506,6 +506,12 @@ pub fn parse_text(text: &str) -> Result<Event, EventError> {
     from_raw(&raw)
 }
 
+/// An event id given apart from the event (an envelope header's
+/// `event_id`), checked and normalised as the event's own would be.
+pub fn event_id_from_json(v: &Json) -> Result<String, EventError> {
+    parse_event_id(Some(&raw::from_value(v)))
+}
+
 /// Reads one incoming event from parsed JSON.
 pub fn from_json(v: &Json) -> Result<Event, EventError> {
     from_raw(&raw::from_value(v))

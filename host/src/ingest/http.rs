@@ -410,7 +410,7 @@ async fn sentry_ingest(
         Err(e) if e.contains("more than") => return sentry_error(StatusCode::PAYLOAD_TOO_LARGE, e),
         Err(e) => return sentry_error(StatusCode::BAD_REQUEST, e),
     };
-    let raw_events = if envelope {
+    let read_events = if envelope {
         match super::sentry::parse_envelope(&body) {
             Ok(env) => {
                 if key.is_none() {
@@ -426,9 +426,11 @@ async fn sentry_ingest(
             Err(e) => return sentry_error(StatusCode::BAD_REQUEST, e),
         }
     } else {
-        match crate::event::raw::from_slice(&body) {
-            Ok(v) => vec![(v, body.len())],
-            Err(e) => return sentry_error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
+        match crate::event::parse(&body) {
+            Err(crate::event::EventError::Json(e)) => {
+                return sentry_error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}"));
+            }
+            read => vec![(read, body.len())],
         }
     };
     match key {
@@ -447,8 +449,8 @@ async fn sentry_ingest(
         }
     }
     let mut events = Vec::new();
-    for (i, (raw, size)) in raw_events.iter().enumerate() {
-        if *size > state.options.max_event_bytes {
+    for (i, (read, size)) in read_events.into_iter().enumerate() {
+        if size > state.options.max_event_bytes {
             return sentry_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
@@ -457,7 +459,7 @@ async fn sentry_ingest(
                 ),
             );
         }
-        match crate::event::from_raw(raw) {
+        match read {
             Ok(e) => events.push((i, e)),
             Err(e) => return sentry_error(StatusCode::BAD_REQUEST, format!("event {i}: {e}")),
         }

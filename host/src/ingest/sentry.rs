@@ -7,7 +7,9 @@ use std::io::Read;
 
 use serde_json::Value as Json;
 
+use crate::event::EventError;
 use crate::event::raw::Raw;
+use crate::runtime::bindings::faultline::plugin::types::Event;
 
 /// The `sentry_key` of an `X-Sentry-Auth` header (`Sentry sentry_key=…, sentry_version=7`).
 pub fn key_from_auth_header(header: &str) -> Option<&str> {
@@ -71,12 +73,12 @@ pub fn decode(encoding: Option<&str>, body: &[u8], limit: usize) -> Result<Vec<u
 
 /// What an envelope holds that faultline processes.
 #[derive(Debug, Default)]
-pub struct Envelope<'a> {
+pub struct Envelope {
     /// The envelope header.
     pub header: Json,
-    /// `event` items, with the header's `event_id` applied, and each
-    /// payload's size in bytes as sent.
-    pub events: Vec<(Raw<'a>, usize)>,
+    /// `event` items, read with the header's `event_id` applied (or what is
+    /// wrong with them), and each payload's size in bytes as sent.
+    pub events: Vec<(Result<Event, EventError>, usize)>,
     /// Items of other types, skipped.
     pub skipped: Vec<String>,
 }
@@ -88,9 +90,37 @@ fn line(body: &[u8], at: usize) -> (&[u8], usize) {
     }
 }
 
+/// Reads an envelope's event item, the header's `event_id` (if it has one)
+/// in place of the payload's; `Err` only for text that is not JSON, the
+/// event's own error inside. Read straight into the event where the
+/// payload allows; through the tree, with the id set on it, where not.
+fn read_event(payload: &[u8], id: Option<&Json>) -> Result<Result<Event, EventError>, String> {
+    let event = match crate::event::parse(payload) {
+        Err(EventError::Json(e)) => return Err(e),
+        Ok(event) => event,
+        // The payload's own id may be what is wrong, and the header's
+        // replaces it: the tree reader reads the event with it set.
+        Err(e) if id.is_none() => return Ok(Err(e)),
+        Err(_) => {
+            let mut event = crate::event::raw::from_slice(payload).map_err(|e| e.to_string())?;
+            if let (Some(id), Raw::Object(obj)) = (id, &mut event) {
+                obj.insert("event_id", crate::event::raw::from_value(id).into_owned());
+            }
+            return Ok(crate::event::from_raw(&event));
+        }
+    };
+    Ok(match id {
+        Some(id) => crate::event::event_id_from_json(id).map(|id| Event {
+            event_id: id,
+            ..event
+        }),
+        None => Ok(event),
+    })
+}
+
 /// Parses an envelope: a header line, then items, each a header line and a
 /// payload of `length` bytes or up to the next newline.
-pub fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, String> {
+pub fn parse_envelope(body: &[u8]) -> Result<Envelope, String> {
     let (header_line, mut at) = line(body, 0);
     let header: Json =
         serde_json::from_slice(header_line).map_err(|e| format!("invalid envelope header: {e}"))?;
@@ -134,11 +164,8 @@ pub fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, String> {
         };
         let kind = item.get("type").and_then(Json::as_str).unwrap_or("");
         if kind == "event" {
-            let mut event = crate::event::raw::from_slice(payload)
+            let event = read_event(payload, envelope.header.get("event_id"))
                 .map_err(|e| format!("item {index}: invalid event JSON: {e}"))?;
-            if let (Some(id), Raw::Object(obj)) = (envelope.header.get("event_id"), &mut event) {
-                obj.insert("event_id", crate::event::raw::from_value(id).into_owned());
-            }
             envelope.events.push((event, payload.len()));
         } else {
             envelope.skipped.push(kind.to_string());
@@ -176,20 +203,16 @@ mod tests {
         body.extend_from_slice(b"\n{\"type\":\"session\"}\n{\"started\":\"x\"}\n{\"type\":\"event\"}\n{\"message\":\"two\"}");
         let env = parse_envelope(&body).unwrap();
         assert_eq!(env.events.len(), 2);
+        let first = env.events[0].0.as_ref().unwrap();
         assert_eq!(
-            env.events[0]
-                .0
-                .as_object()
-                .unwrap()
-                .get("event_id")
-                .unwrap()
-                .as_str(),
-            Some("9ec79c33ec9942ab8353589fcb2e04dc"),
+            first.event_id, "9ec79c33ec9942ab8353589fcb2e04dc",
             "the header's event_id wins"
         );
+        assert_eq!(first.message.as_deref(), Some("hi"));
         assert_eq!(env.events[0].1, event.len(), "sizes are as sent");
-        let message = env.events[1].0.as_object().unwrap().get("message");
-        assert_eq!(message.and_then(Raw::as_str), Some("two"));
+        let second = env.events[1].0.as_ref().unwrap();
+        assert_eq!(second.message.as_deref(), Some("two"));
+        assert_eq!(second.event_id, "9ec79c33ec9942ab8353589fcb2e04dc");
         assert_eq!(env.skipped, vec!["session"]);
         let truncated = parse_envelope(b"{}\n{\"type\":\"event\",\"length\":50}\n{}").unwrap_err();
         assert!(truncated.contains("truncated"), "{truncated}");
@@ -198,6 +221,35 @@ mod tests {
                 .unwrap_err()
                 .starts_with("invalid envelope header")
         );
+    }
+
+    #[test]
+    fn the_header_event_id_replaces_the_payloads() {
+        let header = serde_json::json!("9EC79C33-EC99-42AB-8353-589FCB2E04DC");
+        let want = "9ec79c33ec9942ab8353589fcb2e04dc";
+        let read = |payload: &str, id: Option<&Json>| read_event(payload.as_bytes(), id);
+        // Read straight, then the id replaced.
+        let e = read(
+            r#"{"message":"m","event_id":"11111111111111111111111111111111"}"#,
+            Some(&header),
+        );
+        assert_eq!(e.unwrap().unwrap().event_id, want);
+        // The payload's own id is not one: the header's replaces it all the same.
+        let e = read(r#"{"message":"m","event_id":"nope"}"#, Some(&header));
+        assert_eq!(e.unwrap().unwrap().event_id, want);
+        // Without a header id, the payload's error stands.
+        let e = read(r#"{"event_id":"nope"}"#, None).unwrap().unwrap_err();
+        assert!(e.to_string().starts_with("field `event_id`"), "{e}");
+        // A header id that is not one is the event's error.
+        let e = read(r#"{"message":"m"}"#, Some(&serde_json::json!("x")));
+        assert!(
+            e.unwrap()
+                .unwrap_err()
+                .to_string()
+                .starts_with("field `event_id`")
+        );
+        // Text that is not JSON is the item's error.
+        assert!(read("{", Some(&header)).unwrap_err().contains("EOF"));
     }
 
     #[test]
