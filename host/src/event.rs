@@ -488,6 +488,13 @@ pub fn parse(bytes: &[u8]) -> Result<Event, EventError> {
     }
 }
 
+/// Whether `text` is nothing but JSON's whitespace (space, tab, line feed,
+/// carriage return).
+pub fn is_blank(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
 /// The event in the first JSON value of `text` (NDJSON's first line, say),
 /// read straight into place, and the byte where the value ends; `None`
 /// where only [`parse_text`] can say what the value holds.

@@ -24,7 +24,8 @@ use serde::de::{
 
 use super::raw::{Raw, Text};
 use super::{
-    Reading, cookies, empty_frame, push_escaped, query_string, string_value, typed, u32_value,
+    Reading, cookies, empty_frame, is_blank, push_escaped, query_string, string_value, typed,
+    u32_value,
 };
 use crate::runtime::bindings::faultline::plugin::types::{
     Attribute, Event, Exception, Frame, Request, User, Value,
@@ -33,10 +34,7 @@ use crate::runtime::bindings::faultline::plugin::types::{
 /// The event in `text`, or `None` where the tree reader must read it.
 pub(super) fn event(text: &str) -> Option<Event> {
     let (event, end) = first(text)?;
-    text.as_bytes()[end..]
-        .iter()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        .then_some(event)
+    is_blank(&text[end..]).then_some(event)
 }
 
 /// The event in the first JSON value of `text`, and where that value

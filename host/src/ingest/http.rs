@@ -166,9 +166,8 @@ fn split_events(body: &[u8]) -> Result<Vec<Result<SizedEvent<'_>, String>>, Stri
             {
                 let (first, rest) = text.split_at(end);
                 let line_end = rest.find('\n').unwrap_or(rest.len());
-                if rest.trim().is_empty()
-                    || !first.contains('\n') && rest[..line_end].trim().is_empty()
-                {
+                let blank = crate::event::is_blank;
+                if blank(rest) || !first.contains('\n') && blank(&rest[..line_end]) {
                     let mut items = vec![Ok((Sent::Read(Box::new(event)), first.trim().len()))];
                     items.extend(lines(&rest.as_bytes()[line_end..]));
                     return Ok(items);
@@ -973,6 +972,10 @@ mod tests {
         assert_eq!(split(twice), [message("z", twice.len())]);
         let got = split(&format!("{twice}\n{{\"message\":\"b\"}}"));
         assert_eq!(got, [message("z", twice.len()), message("b", 15)]);
+        // Only JSON's whitespace may follow the value.
+        let got = split("{\"message\":\"a\"} \u{a0}\n{\"message\":\"b\"}");
+        assert!(got[0].as_ref().unwrap_err().contains("trailing"));
+        assert_eq!(got[1], message("b", 15));
         // An array.
         let got = split("[{\"message\":\"a\"}, {\"message\":\"b\"}]");
         assert_eq!(got, [message("a", 15), message("b", 15)]);
