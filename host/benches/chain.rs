@@ -392,12 +392,12 @@ fn main() {
     let config = Config::builtin_default();
     let mut pipeline = Pipeline::build(&config).expect("default pipeline");
     let chain = pipeline.chains.get_mut("default").unwrap();
-    let mut stage_us = [0u64; 4];
+    let mut stage_time = [Duration::ZERO; 4];
     let mut runs = 0u64;
     let wasm = rate(&events, seconds, |e| match chain.run(e.clone()) {
         Disposition::Processed(p) => {
             for (i, s) in p.provenance.iter().enumerate() {
-                stage_us[i] += s.duration_us;
+                stage_time[i] += s.duration;
             }
             runs += 1;
             black_box(p);
@@ -480,10 +480,10 @@ fn main() {
         "scorer-impact",
     ];
     println!("  per stage, us/event:        wasm (host work included)   native");
-    for ((name, total), native) in names.iter().zip(stage_us).zip(native_stage) {
+    for ((name, total), native) in names.iter().zip(stage_time).zip(native_stage) {
         println!(
             "    {name:<22} {:>12.1} {:>22.1}",
-            total as f64 / runs as f64,
+            total.as_secs_f64() * 1e6 / runs as f64,
             native.as_secs_f64() * 1e6 / f64::from(native_runs)
         );
     }

@@ -8,7 +8,7 @@ pub mod redact;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::{ChainDef, ConfigError, Location, OnError};
 use crate::runtime::bindings::faultline::plugin::types::{Classification, Event, Impact};
@@ -23,14 +23,22 @@ pub struct StageRecord {
     pub plugin: Arc<Plugin>,
     /// `ok`, `skipped`, `dropped` or `dead-lettered`.
     pub outcome: &'static str,
-    /// Time spent in the stage, in microseconds.
-    pub duration_us: u64,
+    /// Time spent in the stage.
+    pub duration: Duration,
     /// For redactors, the paths changed; for enrichers, the keys added.
     pub changed: Vec<String>,
     /// The error, when the stage failed.
     pub error: Option<String>,
     /// Its kind (`trap`, `timeout`, `memory`, ...), when the stage failed.
     pub error_kind: Option<&'static str>,
+}
+
+impl StageRecord {
+    /// Time spent in the stage in whole microseconds, as documents and
+    /// metrics give it.
+    pub fn duration_us(&self) -> u64 {
+        u64::try_from(self.duration.as_micros()).unwrap_or(u64::MAX)
+    }
 }
 
 /// An event the chain ran to the end.
@@ -259,14 +267,14 @@ impl Chain {
                 tracing::debug_span!("stage", stage = i, plugin = %stage.plugin.name).entered();
             let start = Instant::now();
             let result = run_stage(stage, &mut event, &mut classification, &mut impact);
-            let duration_us = crate::metrics::micros_since(start);
-            tracing::debug!(duration_us, ok = result.is_ok(), "stage ran");
+            let duration = start.elapsed();
+            tracing::debug!(?duration, ok = result.is_ok(), "stage ran");
             let plugin = &stage.plugin;
             let mut record = StageRecord {
                 stage: i,
                 plugin: plugin.clone(),
                 outcome: "ok",
-                duration_us,
+                duration,
                 changed: Vec::new(),
                 error: None,
                 error_kind: None,

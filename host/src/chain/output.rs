@@ -104,7 +104,7 @@ impl Serialize for RecordDoc<'_> {
         map.serialize_entry("version", &r.plugin.metadata.version)?;
         map.serialize_entry("digest", &r.plugin.digest)?;
         map.serialize_entry("outcome", r.outcome)?;
-        map.serialize_entry("duration_us", &r.duration_us)?;
+        map.serialize_entry("duration_us", &r.duration_us())?;
         if !r.changed.is_empty() {
             let key = if r.plugin.role == Role::Redactor {
                 "changed"

@@ -108,7 +108,7 @@ fn store(
 
 fn record_stages(metrics: &Metrics, chain: &str, provenance: &[StageRecord]) {
     for s in provenance {
-        metrics.stage(chain, &s.plugin.name, s.duration_us, s.error_kind);
+        metrics.stage(chain, &s.plugin.name, s.duration_us(), s.error_kind);
     }
 }
 
