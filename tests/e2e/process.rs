@@ -61,6 +61,55 @@ fn default_chain_enriches_redacts_classifies_and_scores_the_samples() {
     );
 }
 
+/// A provenance record's plugin strings are escaped once, when the plugin
+/// loads, and copied into every document: a config name that JSON must
+/// escape comes out as configured.
+#[test]
+fn provenance_names_a_plugin_as_configured_whatever_its_characters() {
+    let dir = temp_dir("provenance-quoting");
+    let name = "pii \"eu\" \\ \u{1} ✓";
+    let config = write(
+        &dir,
+        "faultline.toml",
+        &format!(
+            "[plugins.{key}]\nbuiltin = \"redactor-pii\"\n\n\
+             [[chains.default.stages]]\nplugin = {key}\n",
+            key = toml_quoted(name)
+        ),
+    );
+    let input =
+        "{\"event_id\":\"6f1c0ad4a0b94c0e8b2d2f1f7d7c1a01\",\"message\":\"bob@corp.example\"}\n";
+    let run = faultline(&["process", "--config", &config], input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.lines();
+    let record = &out[0]["provenance"][0];
+    assert_eq!(record["plugin"], name);
+    assert_eq!(record["role"], "redactor");
+    assert_eq!(record["name"], "redactor-pii");
+    assert_eq!(record["version"], env!("CARGO_PKG_VERSION"));
+    let digest = record["digest"].as_str().unwrap();
+    assert!(
+        digest.len() == "sha256:".len() + 64 && digest.starts_with("sha256:"),
+        "{digest}"
+    );
+    assert_eq!(out[0]["message"], "[email]");
+}
+
+/// `s` as a TOML basic string.
+fn toml_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[test]
 fn example_config_adds_business_context_and_hashes_emails() {
     let config = repo().join("examples/faultline.toml");
