@@ -7,6 +7,9 @@
 //! and pay only for a hash the next time.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+
+use foldhash::fast::FixedState;
 
 /// Outcomes remembered per text, in bounded memory: texts longer than
 /// `max_text` bytes are not kept, and when the texts and values kept would
@@ -14,9 +17,15 @@ use std::collections::HashMap;
 /// bytes of overhead per entry, not what a value owns on the heap), all of
 /// them are forgotten at once. Forgetting everything is crude but cheap, and
 /// a stream's recurring texts are relearned within an event or two.
+///
+/// Texts are hashed with foldhash rather than the standard library's
+/// SipHash, which in a component cost more than the look-up it serves. The
+/// texts come from events a sender may shape, so each memory's seed is
+/// random (from the system's randomness, as SipHash's keys are), and the
+/// memory's bound caps what colliding texts could cost.
 pub struct Recent<V> {
     /// Each outcome with the bytes counted for it.
-    outcomes: HashMap<Box<str>, (V, usize)>,
+    outcomes: HashMap<Box<str>, (V, usize), FixedState>,
     bytes: usize,
     max_text: usize,
     max_bytes: usize,
@@ -29,8 +38,9 @@ impl<V> Recent<V> {
     /// An empty memory for texts up to `max_text` bytes, taking at most
     /// about `max_bytes`.
     pub fn new(max_text: usize, max_bytes: usize) -> Recent<V> {
+        let seed = RandomState::new().hash_one(0u64);
         Recent {
-            outcomes: HashMap::new(),
+            outcomes: HashMap::with_hasher(FixedState::with_seed(seed)),
             bytes: 0,
             max_text,
             max_bytes,
