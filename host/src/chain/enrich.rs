@@ -37,6 +37,11 @@ pub const MAX_ATTRIBUTE_DEPTH: usize = 64;
 #[error("enrichment refused: {0}")]
 pub struct RefusedEnrichment(pub String);
 
+/// Whether `key` lies below `parent`: `parent`, a dot, then more.
+fn nested_in(key: &str, parent: &str) -> bool {
+    key.len() > parent.len() && key.starts_with(parent) && key.as_bytes()[parent.len()] == b'.'
+}
+
 /// Adds the enrichment to `event`; returns the keys added (`tags.team`,
 /// `contexts.service.tier`, ...). Keys the event already has are left alone.
 pub fn apply(event: &mut Event, enrichment: Enrichment) -> Result<Vec<String>, RefusedEnrichment> {
@@ -78,16 +83,13 @@ pub fn apply(event: &mut Event, enrichment: Enrichment) -> Result<Vec<String>, R
     let mut added = Vec::new();
     for (key, value) in enrichment.tags {
         if !event.tags.iter().any(|(k, _)| *k == key) {
-            added.push(format!("tags.{key}"));
+            added.push(["tags.", &key].concat());
             event.tags.push((key, value));
         }
     }
     for attr in enrichment.attributes {
-        let prefix = format!("{}.", attr.key);
         let clashes = event.attributes.iter().any(|a| {
-            a.key == attr.key
-                || a.key.starts_with(&prefix)
-                || attr.key.starts_with(&format!("{}.", a.key))
+            a.key == attr.key || nested_in(&a.key, &attr.key) || nested_in(&attr.key, &a.key)
         });
         if !clashes {
             added.push(attr.key.clone());
@@ -130,5 +132,39 @@ mod tests {
             apply(&mut event, attribute(&deepest)).unwrap(),
             vec![deepest]
         );
+    }
+
+    #[test]
+    fn an_attribute_above_or_below_one_the_event_has_is_left_alone() {
+        let mut event = crate::event::from_json(
+            &serde_json::json!({"contexts": {"service": {"tier": "1"}}, "extra": {"a": 1}}),
+        )
+        .unwrap();
+        for key in [
+            "contexts.service",
+            "contexts.service.tier",
+            "contexts",
+            "extra.a",
+        ] {
+            assert_eq!(
+                apply(&mut event, attribute(key)).unwrap(),
+                Vec::<String>::new(),
+                "{key}"
+            );
+        }
+        for key in [
+            "contexts.services",
+            "contexts.service.tier2",
+            "extra.ab",
+            "extra.b.c",
+        ] {
+            assert_eq!(
+                apply(&mut event, attribute(key)).unwrap(),
+                vec![key],
+                "{key}"
+            );
+        }
+        // What was just added counts too.
+        assert!(apply(&mut event, attribute("extra.b")).unwrap().is_empty());
     }
 }
