@@ -104,17 +104,11 @@ impl Pipeline {
         let options = RuntimeOptions {
             cache_dir: config.cache_dir.clone(),
             max_memory_bytes: max_memory.max(runtime::Limits::default().memory_bytes),
-            fuel: config.plugins.values().any(|p| p.limits.fuel.is_some()),
-            engines: runtime::Engines {
-                deadline: config
-                    .plugins
-                    .values()
-                    .any(|p| p.limits.timeout_ms.is_some()),
-                no_deadline: config
-                    .plugins
-                    .values()
-                    .any(|p| p.limits.timeout_ms.is_none()),
-            },
+            engines: (config.plugins.values())
+                .map(|p| runtime::Metering::of(&p.limits))
+                .collect::<std::collections::HashSet<_>>()
+                .into_iter()
+                .collect(),
             max_instances: config.max_instances,
         };
         let runtime = Runtime::new(options).map_err(|e| ConfigError::Invalid {

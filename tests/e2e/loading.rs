@@ -255,11 +255,12 @@ fn inspect_reports_role_version_metadata_and_digest() {
     assert!(!run.stdout.contains("wasi:filesystem"), "{}", run.stdout);
 }
 
-/// A plugin with `timeout_ms = "off"` is compiled by the runtime's second
-/// engine, without epoch checks, beside one with a deadline; both load from
-/// the compiled cache the second time, and both run.
+/// A plugin with `timeout_ms = "off"` is compiled by an engine without epoch
+/// checks, beside one with a deadline, and a plugin with a fuel budget by a
+/// third that meters fuel (so the others do not pay for it); all load from
+/// the compiled cache the second time, and all run.
 #[test]
-fn plugins_without_a_deadline_load_beside_plugins_with_one() {
+fn plugins_without_a_deadline_or_fuel_load_beside_plugins_with_them() {
     let dir = temp_dir("deadlines");
     let config = write(
         &dir,
@@ -276,11 +277,18 @@ limits = { timeout_ms = "off" }
 builtin = "classifier-taxonomy"
 limits = { timeout_ms = 250 }
 
+[plugins.impact]
+builtin = "scorer-impact"
+limits = { timeout_ms = 250, fuel = 50_000_000 }
+
 [[chains.default.stages]]
 plugin = "pii"
 
 [[chains.default.stages]]
 plugin = "taxonomy"
+
+[[chains.default.stages]]
+plugin = "impact"
 "#,
     );
     let first = check(&config);
@@ -309,12 +317,16 @@ plugin = "taxonomy"
         .map(|e| std::fs::read_dir(e.unwrap().path()).unwrap().count())
         .collect();
     engines.sort();
-    assert_eq!(engines, [1, 1], "two engines, a plugin compiled by each");
+    assert_eq!(
+        engines,
+        [1, 1, 1],
+        "three engines, a plugin compiled by each"
+    );
     let again = check(&config);
     assert_eq!(
         again.stdout.matches("trusted, cached)").count(),
-        2,
-        "both engines' code comes from the cache: {}",
+        3,
+        "every engine's code comes from the cache: {}",
         again.stdout
     );
     let run = faultline(
@@ -328,4 +340,5 @@ plugin = "taxonomy"
         "{out}"
     );
     assert!(out["classification"]["code"].is_string(), "{out}");
+    assert!(out["impact"]["score"].is_u64(), "{out}");
 }

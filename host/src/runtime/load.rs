@@ -571,7 +571,7 @@ impl Plugin {
             source_desc: source_desc.clone(),
             reason,
         })?;
-        let sandbox = runtime.sandbox(spec.limits.timeout_ms.is_some())?;
+        let sandbox = runtime.sandbox(super::Metering::of(&spec.limits))?;
         let engine = sandbox.engine();
         let (component, cached) = compile(runtime, engine, name, &source_desc, &bytes, &digest)?;
         let ty = component.component_type();

@@ -90,12 +90,10 @@ pub struct RuntimeOptions {
     pub cache_dir: Option<PathBuf>,
     /// Largest memory any plugin may use, in bytes (sizes the pooling allocator).
     pub max_memory_bytes: u64,
-    /// Whether any plugin has a fuel limit (fuel metering costs every plugin).
-    pub fuel: bool,
-    /// Which engines to make up front: for plugins with a deadline, and for
-    /// plugins without one. An engine not made here is made when the first
-    /// plugin that needs it loads.
-    pub engines: Engines,
+    /// Which engines to make up front (each compiles code for one kind of
+    /// [`Metering`]). An engine not made here is made when the first plugin
+    /// that needs it loads.
+    pub engines: Vec<Metering>,
     /// How many instances may be alive at once, per engine.
     pub max_instances: u32,
 }
@@ -105,23 +103,37 @@ impl Default for RuntimeOptions {
         RuntimeOptions {
             cache_dir: default_cache_dir(),
             max_memory_bytes: Limits::default().memory_bytes,
-            fuel: false,
-            engines: Engines {
-                deadline: true,
-                no_deadline: false,
-            },
+            engines: vec![Metering::of(&Limits::default())],
             max_instances: 1000,
         }
     }
 }
 
-/// Which engines [`Runtime::new`] makes (see [`RuntimeOptions::engines`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Engines {
-    /// For plugins with a deadline: code with epoch checks.
+/// What a plugin's compiled code checks as it runs, which decides the
+/// engine that compiles it: each check costs every plugin compiled with it,
+/// so plugins that need neither do not pay for one that does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Metering {
+    /// The epoch, at every function entry and loop head, so that a call can
+    /// be stopped at its deadline.
     pub deadline: bool,
-    /// For plugins with `timeout_ms = "off"`: code without.
-    pub no_deadline: bool,
+    /// Fuel, for a budget of instructions per call.
+    pub fuel: bool,
+}
+
+impl Metering {
+    /// What a plugin with these limits needs.
+    pub fn of(limits: &Limits) -> Metering {
+        Metering {
+            deadline: limits.timeout_ms.is_some(),
+            fuel: limits.fuel.is_some(),
+        }
+    }
+
+    /// The engine's place in [`Runtime`]'s list.
+    fn index(self) -> usize {
+        usize::from(self.deadline) | usize::from(self.fuel) << 1
+    }
 }
 
 /// `$FAULTLINE_CACHE_DIR`, else `$XDG_CACHE_HOME/faultline`, else `~/.cache/faultline`.
@@ -179,13 +191,12 @@ pub(crate) struct Sandbox {
 }
 
 impl Sandbox {
-    /// An engine whose compiled code checks the epoch (`stoppable`), so a
-    /// call can be stopped at its deadline, or does not.
-    fn new(options: &RuntimeOptions, stoppable: bool) -> Result<Sandbox, LoadError> {
+    /// An engine whose compiled code checks what `metering` says.
+    fn new(options: &RuntimeOptions, metering: Metering) -> Result<Sandbox, LoadError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
-        config.epoch_interruption(stoppable);
-        config.consume_fuel(options.fuel);
+        config.epoch_interruption(metering.deadline);
+        config.consume_fuel(metering.fuel);
         // `FAULTLINE_PROFILE=perfmap` writes /tmp/perf-PID.map so `perf report`
         // names the plugins' compiled functions.
         if std::env::var_os("FAULTLINE_PROFILE").is_some_and(|v| v == "perfmap") {
@@ -215,7 +226,9 @@ impl Sandbox {
             .map_err(|e| LoadError::Engine(e.to_string()))?;
         host_api::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(e.to_string()))?;
-        let ticker = stoppable.then(|| EpochTicker::start(engine.clone()));
+        let ticker = metering
+            .deadline
+            .then(|| EpochTicker::start(engine.clone()));
         Ok(Sandbox {
             engine,
             linker,
@@ -237,17 +250,19 @@ impl Sandbox {
 /// A plugin with a deadline (`limits.timeout_ms`, 100 ms unless set) is
 /// compiled with epoch interruption: its code checks the epoch at every
 /// function entry and loop, and the host stops a call that runs past its
-/// deadline. Those checks make the default chain take ~1.16 times as long
+/// deadline. Those checks make the default chain take ~1.1 times as long
 /// (`cargo bench -p faultline --bench chain`, the "deadlines" line), so a
 /// plugin an operator trusts to finish (`timeout_ms = "off"`, refused for
-/// untrusted plugins) is compiled by a second engine without them. Memory
-/// caps, fuel, traps and the capabilities are the same for both. Each engine
-/// is made up front if the options say a plugin will need it (so that a
-/// failure is the runtime's, not a plugin's), else when the first plugin
-/// that needs it loads.
+/// untrusted plugins) is compiled by an engine without them. Fuel metering
+/// (`limits.fuel`) is likewise compiled only into the plugins that have a
+/// budget. So there is an engine per [`Metering`], up to four; memory caps,
+/// traps and the capabilities are the same for all. Each engine is made up
+/// front if the options say a plugin will need it (so that a failure is the
+/// runtime's, not a plugin's), else when the first plugin that needs it
+/// loads.
 pub struct Runtime {
-    /// Without epoch checks, then with them.
-    sandboxes: [OnceLock<Sandbox>; 2],
+    /// By [`Metering::index`].
+    sandboxes: [OnceLock<Sandbox>; 4],
     options: RuntimeOptions,
 }
 
@@ -255,18 +270,11 @@ impl Runtime {
     /// Makes the engines and linkers the options ask for up front.
     pub fn new(options: RuntimeOptions) -> Result<Runtime, LoadError> {
         let runtime = Runtime {
-            sandboxes: [OnceLock::new(), OnceLock::new()],
+            sandboxes: Default::default(),
             options,
         };
-        let Engines {
-            deadline,
-            no_deadline,
-        } = runtime.options.engines;
-        if deadline {
-            runtime.sandbox(true)?;
-        }
-        if no_deadline {
-            runtime.sandbox(false)?;
+        for &metering in &runtime.options.engines {
+            runtime.sandbox(metering)?;
         }
         Ok(runtime)
     }
@@ -276,13 +284,13 @@ impl Runtime {
         &self.options
     }
 
-    /// The sandbox for a plugin with a deadline (`stoppable`) or without.
-    pub(crate) fn sandbox(&self, stoppable: bool) -> Result<&Sandbox, LoadError> {
-        let slot = &self.sandboxes[usize::from(stoppable)];
+    /// The sandbox whose engine compiles code with `metering`.
+    pub(crate) fn sandbox(&self, metering: Metering) -> Result<&Sandbox, LoadError> {
+        let slot = &self.sandboxes[metering.index()];
         if let Some(sandbox) = slot.get() {
             return Ok(sandbox);
         }
-        let made = Sandbox::new(&self.options, stoppable)?;
+        let made = Sandbox::new(&self.options, metering)?;
         // Another thread may have made one meanwhile; either serves.
         Ok(slot.get_or_init(|| made))
     }
