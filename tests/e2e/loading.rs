@@ -311,6 +311,17 @@ plugin = "impact"
         first.stdout
     );
     assert_eq!(deadline_of("taxonomy"), "deadline: 250 ms per call");
+    let fuel_lines: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| l.starts_with("fuel:"))
+        .collect();
+    assert_eq!(
+        fuel_lines,
+        ["fuel: 50000000 units per call (its code alone is compiled with metering)"],
+        "{}",
+        first.stdout
+    );
     // The cache is keyed by engine: one directory per engine, one plugin each.
     let mut engines: Vec<usize> = std::fs::read_dir(dir.join("cache"))
         .unwrap()

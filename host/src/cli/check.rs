@@ -49,6 +49,9 @@ pub fn run(path: &Path) -> i32 {
                  returns is not stopped)"
             ),
         }
+        if let Some(fuel) = plugin.limits.fuel {
+            println!("    fuel: {fuel} units per call (its code alone is compiled with metering)");
+        }
     }
     for (name, chain) in &pipeline.chains {
         let stages: Vec<String> = chain
