@@ -253,6 +253,41 @@ fn fuel_limits_stop_a_loop_before_its_deadline() {
     assert_eq!(out[1]["classification"]["code"], "HOSTILE.OK");
 }
 
+/// Plugins with a deadline with and without a fuel budget are compiled by
+/// two engines, whose epochs one thread moves on: a loop is stopped at its
+/// deadline in both.
+#[test]
+fn deadlines_stop_loops_in_metered_and_unmetered_plugins_alike() {
+    let dir = temp_dir("hostile-two-deadline-engines");
+    let hostile = test_plugin("hostile");
+    let config = write(
+        &dir,
+        "faultline.toml",
+        &format!(
+            "[plugins.plain]\npath = \"{0}\"\nlimits = {{ timeout_ms = 300 }}\n\n\
+             [plugins.metered]\npath = \"{0}\"\nlimits = {{ timeout_ms = 300, fuel = 5_000_000_000 }}\n\n\
+             [[chains.default.stages]]\nplugin = \"plain\"\n\n\
+             [[chains.default.stages]]\nplugin = \"metered\"\n",
+            hostile.display()
+        ),
+    );
+    let run = faultline(
+        &["process", "--config", &config],
+        &events(&["loop", "fine"]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.lines();
+    assert_eq!(out.len(), 2);
+    for stage in 0..2 {
+        let error = out[0]["provenance"][stage]["error"].as_str().unwrap();
+        assert!(
+            error.contains("timed out after 300 ms"),
+            "stage {stage}: {error}"
+        );
+    }
+    assert_eq!(out[1]["classification"]["code"], "HOSTILE.OK");
+}
+
 #[test]
 fn tables_are_capabilities_granted_per_plugin() {
     let dir = temp_dir("ungranted");

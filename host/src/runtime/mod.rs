@@ -13,7 +13,7 @@ mod stdio;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -147,28 +147,42 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("faultline"))
 }
 
-/// Increments the engine's epoch every [`EPOCH_TICK`] until dropped.
+/// Moves on the epoch of every engine whose code checks it, every
+/// [`EPOCH_TICK`], on one thread for all of them (started with the first),
+/// until dropped.
+#[derive(Default)]
 struct EpochTicker {
+    engines: Arc<Mutex<Vec<Engine>>>,
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl EpochTicker {
-    fn start(engine: Engine) -> EpochTicker {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("faultline-epoch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
-                }
-            })
-            .expect("spawning the epoch thread");
-        EpochTicker {
-            stop,
-            thread: Some(thread),
+    /// Ticks `engine` too.
+    fn add(&self, engine: Engine) {
+        self.engines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(engine);
+        let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
+        if thread.is_none() {
+            let (engines, stop) = (self.engines.clone(), self.stop.clone());
+            let spawned = std::thread::Builder::new()
+                .name("faultline-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        for engine in engines
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .iter()
+                        {
+                            engine.increment_epoch();
+                        }
+                    }
+                })
+                .expect("spawning the epoch thread");
+            *thread = Some(spawned);
         }
     }
 }
@@ -176,7 +190,11 @@ impl EpochTicker {
 impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
+        let thread = self
+            .thread
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(t) = thread.take() {
             let _ = t.join();
         }
     }
@@ -186,8 +204,6 @@ impl Drop for EpochTicker {
 pub(crate) struct Sandbox {
     engine: Engine,
     linker: Linker<PluginState>,
-    /// Moves the engine's epoch on, for engines whose code checks it.
-    _ticker: Option<EpochTicker>,
 }
 
 impl Sandbox {
@@ -226,14 +242,7 @@ impl Sandbox {
             .map_err(|e| LoadError::Engine(e.to_string()))?;
         host_api::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(e.to_string()))?;
-        let ticker = metering
-            .deadline
-            .then(|| EpochTicker::start(engine.clone()));
-        Ok(Sandbox {
-            engine,
-            linker,
-            _ticker: ticker,
-        })
+        Ok(Sandbox { engine, linker })
     }
 
     pub(crate) fn engine(&self) -> &Engine {
@@ -263,6 +272,8 @@ impl Sandbox {
 pub struct Runtime {
     /// By [`Metering::index`].
     sandboxes: [OnceLock<Sandbox>; 4],
+    /// Moves the epoch on for the engines with deadline checks.
+    ticker: EpochTicker,
     options: RuntimeOptions,
 }
 
@@ -271,6 +282,7 @@ impl Runtime {
     pub fn new(options: RuntimeOptions) -> Result<Runtime, LoadError> {
         let runtime = Runtime {
             sandboxes: Default::default(),
+            ticker: EpochTicker::default(),
             options,
         };
         for &metering in &runtime.options.engines {
@@ -291,7 +303,16 @@ impl Runtime {
             return Ok(sandbox);
         }
         let made = Sandbox::new(&self.options, metering)?;
-        // Another thread may have made one meanwhile; either serves.
-        Ok(slot.get_or_init(|| made))
+        // Another thread may have made one meanwhile; either serves, and
+        // the one kept is ticked.
+        let mut kept = false;
+        let sandbox = slot.get_or_init(|| {
+            kept = true;
+            made
+        });
+        if kept && metering.deadline {
+            self.ticker.add(sandbox.engine.clone());
+        }
+        Ok(sandbox)
     }
 }
