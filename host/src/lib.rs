@@ -106,8 +106,6 @@ impl Pipeline {
             max_memory_bytes: max_memory.max(runtime::Limits::default().memory_bytes),
             engines: (config.plugins.values())
                 .map(|p| runtime::Metering::of(&p.limits))
-                .collect::<std::collections::HashSet<_>>()
-                .into_iter()
                 .collect(),
             max_instances: config.max_instances,
         };

@@ -91,8 +91,8 @@ pub struct RuntimeOptions {
     /// Largest memory any plugin may use, in bytes (sizes the pooling allocator).
     pub max_memory_bytes: u64,
     /// Which engines to make up front (each compiles code for one kind of
-    /// [`Metering`]). An engine not made here is made when the first plugin
-    /// that needs it loads.
+    /// [`Metering`]; a kind listed twice is made once). An engine not made
+    /// here is made when the first plugin that needs it loads.
     pub engines: Vec<Metering>,
     /// How many instances may be alive at once, per engine.
     pub max_instances: u32,
