@@ -626,6 +626,11 @@ fn main() {
     let mut buffer = Vec::with_capacity(1 << 16);
     let write = rate(&processed, seconds / 4.0, |p| {
         buffer.clear();
+        faultline::json::write(&mut buffer, &output::document(p, None)).unwrap();
+        black_box(&buffer);
+    });
+    let write_serde_json = rate(&processed, seconds / 4.0, |p| {
+        buffer.clear();
         serde_json::to_writer(&mut buffer, &output::document(p, None)).unwrap();
         black_box(&buffer);
     });
@@ -649,7 +654,7 @@ fn main() {
     let rich_bytes = rich
         .iter()
         .map(|p| {
-            serde_json::to_vec(&output::document(p, None))
+            faultline::json::to_vec(&output::document(p, None))
                 .unwrap()
                 .len()
         })
@@ -664,6 +669,7 @@ fn main() {
         ("read the JSON line", read),
         ("(the same through a tree)", through_tree),
         ("write the output line", write),
+        ("(the same by serde_json)", write_serde_json),
         ("(serve: written + derived)", stored),
     ] {
         println!("  {what:<28} {:>6.1} us", 1e6 / r);
@@ -776,7 +782,7 @@ fn main() {
         .map(
             |c| match pii_chain.run(faultline::event::from_json(&c.event).unwrap()) {
                 Disposition::Processed(p) => {
-                    serde_json::to_string(&output::document(&p, None)).unwrap()
+                    faultline::json::to_string(&output::document(&p, None)).unwrap()
                 }
                 other => panic!("{other:?}"),
             },

@@ -97,7 +97,7 @@ fn main() {
     let mut run = |text: &str| -> String {
         match chain.run(faultline::event::parse(text.as_bytes()).unwrap()) {
             Disposition::Processed(p) => {
-                serde_json::to_string(&output::document(&p, None)).unwrap()
+                faultline::json::to_string(&output::document(&p, None)).unwrap()
             }
             other => panic!("{other:?}"),
         }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod conformance;
 pub mod event;
 pub mod ingest;
+pub mod json;
 pub mod metrics;
 pub mod runtime;
 pub mod scaffold;

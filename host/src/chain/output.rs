@@ -98,12 +98,12 @@ impl Serialize for RecordDoc<'_> {
         let r = self.0;
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("stage", &r.stage)?;
-        let quoted = &r.plugin.quoted;
-        map.serialize_entry("plugin", &quoted.name)?;
-        map.serialize_entry("role", &quoted.role)?;
-        map.serialize_entry("name", &quoted.metadata_name)?;
-        map.serialize_entry("version", &quoted.version)?;
-        map.serialize_entry("digest", &quoted.digest)?;
+        let plugin = &r.plugin;
+        map.serialize_entry("plugin", &plugin.name)?;
+        map.serialize_entry("role", plugin.role.name())?;
+        map.serialize_entry("name", &plugin.metadata.name)?;
+        map.serialize_entry("version", &plugin.metadata.version)?;
+        map.serialize_entry("digest", &plugin.digest)?;
         map.serialize_entry("outcome", r.outcome)?;
         map.serialize_entry("duration_us", &r.duration_us())?;
         if !r.changed.is_empty() {

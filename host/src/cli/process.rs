@@ -53,7 +53,7 @@ struct Gathered {
 
 impl Gathered {
     fn push(&mut self, doc: &impl serde::Serialize) -> io::Result<()> {
-        serde_json::to_writer(&mut self.lines, doc)?;
+        faultline::json::write(&mut self.lines, doc)?;
         self.lines.push(b'\n');
         if self.lines.len() >= WRITE_BUFFER {
             self.write_out()?;
@@ -95,7 +95,7 @@ fn write_line(
     doc: &impl serde::Serialize,
 ) -> io::Result<()> {
     buffer.clear();
-    serde_json::to_writer(&mut *buffer, doc)?;
+    faultline::json::write(buffer, doc)?;
     buffer.push(b'\n');
     out.write_all(buffer)
 }

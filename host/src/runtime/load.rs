@@ -7,7 +7,6 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::{Component, InstancePre};
@@ -266,36 +265,6 @@ pub struct Plugin {
     pub(crate) indices: RoleIndices,
     pub(crate) tables: Arc<Tables>,
     pub(crate) granted: Arc<[String]>,
-    /// What every provenance record of the plugin repeats, as JSON.
-    pub(crate) quoted: Quoted,
-}
-
-/// A plugin's name, role, reported name and version, and digest as JSON
-/// string literals, escaped once at load: every processed event's document
-/// repeats them in its provenance, and copying them costs less than
-/// escaping them again a byte at a time.
-#[derive(Debug, Default)]
-pub(crate) struct Quoted {
-    pub name: Box<RawValue>,
-    pub role: Box<RawValue>,
-    pub metadata_name: Box<RawValue>,
-    pub version: Box<RawValue>,
-    pub digest: Box<RawValue>,
-}
-
-impl Quoted {
-    fn of(plugin: &Plugin) -> Quoted {
-        let quote = |s: &str| {
-            serde_json::value::to_raw_value(s).expect("a string always serializes as JSON")
-        };
-        Quoted {
-            name: quote(&plugin.name),
-            role: quote(plugin.role.name()),
-            metadata_name: quote(&plugin.metadata.name),
-            version: quote(&plugin.metadata.version),
-            digest: quote(&plugin.digest),
-        }
-    }
 }
 
 impl fmt::Debug for Plugin {
@@ -649,7 +618,6 @@ impl Plugin {
             indices,
             tables,
             granted: spec.granted.into(),
-            quoted: Quoted::default(),
         };
         plugin.metadata =
             super::instance::read_metadata(&plugin).map_err(|e| LoadError::Metadata {
@@ -682,7 +650,6 @@ impl Plugin {
                 ),
             });
         }
-        plugin.quoted = Quoted::of(&plugin);
         Ok(plugin)
     }
 }

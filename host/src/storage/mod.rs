@@ -230,7 +230,7 @@ impl Entry {
         let indexing = Indexing::of(&project, &members);
         let size = RECORD_SIZE.get();
         let logged = Logged::write(&project, size + size / 8, |payload| {
-            serde_json::to_writer(payload, document)
+            crate::json::write(payload, document)
         })?;
         RECORD_SIZE.set(logged.payload.len());
         Ok(Entry::prepared(project, logged, indexing))
@@ -332,7 +332,7 @@ fn log_record(entry: &mut Entry) -> (Vec<u8>, Option<Range<usize>>) {
     };
     let Logged { payload, doc } = match logged.take() {
         Some(logged) => logged,
-        None => Logged::write(project, 0, |payload| serde_json::to_writer(payload, doc))
+        None => Logged::write(project, 0, |payload| crate::json::write(payload, doc))
             .expect("documents serialize"),
     };
     (payload, Some(doc))
