@@ -1,12 +1,16 @@
 //! The host writes each event into a plugin's memory with its own
 //! single-borrow lowering (`runtime/lower.rs`), not wasmtime's, and in one
 //! block for plugins that allow it: a plugin must see exactly the same event
-//! (and a scorer the same classification) every way.
+//! (and a scorer the same classification) every way. It reads each result
+//! back with its own lifting (`runtime/lift.rs`): the host must read
+//! exactly what wasmtime's code reads.
 
 use std::sync::Arc;
 
 use faultline::runtime::bindings::faultline::plugin::types::{Classification, Event, Severity};
-use faultline::runtime::{Instance, Lowering, Plugin, Runtime, RuntimeOptions, StageOutput, load};
+use faultline::runtime::{
+    Instance, Lifting, Lowering, Plugin, Runtime, RuntimeOptions, StageOutput, load,
+};
 use faultline_testkit::corpus::{Rng, labelled, sized_event, with_frame_context};
 use serde_json::json;
 
@@ -196,6 +200,139 @@ fn a_scorer_sees_the_same_classification_however_it_is_lowered() {
             if let Some(c) = c {
                 assert!(theirs.contains(&format!("{:?}", c.taxonomy)), "{theirs}");
             }
+        }
+    }
+}
+
+/// Events for the mirror plugins: every edge case, generated events with
+/// zero to many tags and attributes, and messages that ask for each plugin
+/// error and for a string that is not UTF-8.
+fn mirror_events() -> Vec<Event> {
+    let mut rng = Rng::new(11);
+    let mut events = edge_cases();
+    for i in 0..8 {
+        events.push(sized_event(i, 1024 + 512 * i, &mut rng));
+    }
+    events.extend(labelled(60, 9).into_iter().map(|l| l.event));
+    events.push(json!({"extra": {"n": null, "s": "", "i": -1, "f": 0.5, "b": false}}));
+    // From none to five tags (the generated events have three).
+    for (i, event) in events.iter_mut().enumerate() {
+        if let Some(tags) = event.get_mut("tags").and_then(|t| t.as_object_mut()) {
+            let keys: Vec<String> = tags.keys().cloned().collect();
+            for (j, key) in keys.iter().enumerate() {
+                if j >= (i + 3) % 6 {
+                    tags.remove(key);
+                }
+            }
+            for j in keys.len()..(i + 3) % 6 {
+                tags.insert(format!("added.{j}"), json!(format!("value {j}")));
+            }
+        }
+    }
+    for message in [
+        "error:config:bad key `x`",
+        "error:event:naïve ✓",
+        "error:internal:",
+        "invalid-utf8",
+    ] {
+        events.push(json!({"message": message, "tags": {"k": "v"}}));
+    }
+    events
+        .iter()
+        .map(|json| faultline::event::from_json(json).unwrap())
+        .collect()
+}
+
+/// What a plugin returned for each event, lifted as `how` says; `None`
+/// where the call failed for a reason that poisons the instance (a fresh
+/// one is made for the next event).
+fn returned(name: &str, events: &[Event], how: Lifting) -> Vec<String> {
+    let plugin = plugin(name);
+    let fresh = || {
+        let mut instance = Instance::new(plugin.clone(), "{}").unwrap();
+        instance.set_lifting(how);
+        instance
+    };
+    let mut instance = fresh();
+    let classification = Classification {
+        code: "C".into(),
+        category: vec![],
+        taxonomy: "t".into(),
+        severity: Severity::High,
+        confidence: 0.25,
+        fingerprint: None,
+    };
+    events
+        .iter()
+        .map(|event| {
+            let mut event = event.clone();
+            let result = instance.run(&mut event, Some(&classification));
+            if result.as_ref().is_err_and(|e| e.poisons_instance()) {
+                instance = fresh();
+            }
+            format!("{result:?}")
+        })
+        .collect()
+}
+
+#[test]
+fn a_result_reads_the_same_however_it_is_lifted() {
+    let events = mirror_events();
+    for name in [
+        "mirror_classifier",
+        "mirror_enricher",
+        "mirror_redactor",
+        "mirror_scorer",
+    ] {
+        let theirs = returned(name, &events, Lifting::Wasmtime);
+        let ours = returned(name, &events, Lifting::Host);
+        for ((ours, theirs), event) in ours.iter().zip(&theirs).zip(&events) {
+            assert_eq!(ours, theirs, "{name} for {event:?}");
+        }
+        // The events gave every shape of result the role has, so each
+        // reader was compared on each.
+        let all = ours.concat();
+        let shapes: &[&str] = match name {
+            "mirror_classifier" => &[
+                "Classification(None)",
+                "Severity::Low",
+                "Severity::Medium",
+                "Severity::High",
+                "Severity::Critical",
+                "fingerprint: None",
+                "fingerprint: Some",
+                "invalid utf-8",
+            ],
+            "mirror_enricher" => &[
+                "Value::Text",
+                "Value::Integer",
+                "Value::Number",
+                "Value::Boolean",
+                "Value::Null",
+                "tags: []",
+                "tags: [(",
+            ],
+            "mirror_redactor" => &["Redaction::Replace", "Redaction::Remove", "Edits([])"],
+            _ => &[
+                "ImpactLevel::Negligible",
+                "ImpactLevel::Low",
+                "ImpactLevel::Medium",
+                "ImpactLevel::High",
+                "ImpactLevel::Critical",
+                "revenue-at-risk: None",
+                "revenue-at-risk: Some",
+                "users-affected: None",
+                "users-affected: Some",
+                "factors: []",
+            ],
+        };
+        let errors = [
+            "InvalidConfig(\"bad key `x`\")",
+            "InvalidEvent(\"naïve ✓\")",
+            "Internal(\"\")",
+        ];
+        for shape in shapes.iter().chain(&errors) {
+            assert!(all.contains(shape), "{name} never returned {shape}");
         }
     }
 }

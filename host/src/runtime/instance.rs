@@ -16,6 +16,7 @@ use super::bindings::faultline::plugin::types::{
     Attribute, Classification, Edit, Enrichment, Event, Impact, PluginError, PluginMetadata,
     Redaction, Value,
 };
+use super::lift::{Lifted, Lifting, Read};
 use super::limits::CONFIGURE_TIMEOUT_MS;
 use super::load::{Plugin, RoleIndices};
 use super::lower::{Lowered, Lowering};
@@ -157,6 +158,8 @@ pub struct Instance {
     /// How events are lowered when not the plugin's own choice (for
     /// comparing the ways).
     lowering: Option<Lowering>,
+    /// How results are lifted (the host's way, but for comparing the ways).
+    lifting: Lifting,
     /// Whether one of the plugin's exports has returned: only then may an
     /// event go to it in one block (see `lower`).
     returned: bool,
@@ -201,21 +204,64 @@ fn new_store(plugin: &Plugin) -> (Store<PluginState>, GuestOutput) {
     (store, stderr)
 }
 
-/// `func` with other parameter types: a role's export taking the event (and
-/// the scorer's classification) as [`Lowered`] where `bindgen!` has `&Event`
-/// (and `Option<&Classification>`).
+/// `func` with other parameter and result types: a role's export taking the
+/// event (and the scorer's classification) as [`Lowered`] where `bindgen!`
+/// has `&Event` (and `Option<&Classification>`), and returning [`Lifted`]
+/// where it has the result itself.
 ///
 /// # Safety
 ///
-/// `P` must type-check as `Bound`.
-unsafe fn retyped<Bound, P, R>(func: TypedFunc<Bound, R>) -> TypedFunc<P, R>
+/// `P` must type-check as `Bound`, and `R` as `BoundR`.
+unsafe fn retyped<Bound, P, BoundR, R>(func: TypedFunc<Bound, BoundR>) -> TypedFunc<P, R>
 where
     Bound: ComponentNamedList + Lower,
     P: ComponentNamedList + Lower,
+    BoundR: ComponentNamedList + Lift,
     R: ComponentNamedList + Lift,
 {
-    // SAFETY: `func` was checked with `Bound`, which `P` type-checks as.
+    // SAFETY: `func` was checked with `Bound` and `BoundR`, which `P` and `R`
+    // type-check as.
     unsafe { TypedFunc::new_unchecked(*func.func()) }
+}
+
+/// Calls a role's export with `params` (which type-check as `Bound`), its
+/// result lifted as `how` says.
+fn call<Bound, P, R>(
+    func: TypedFunc<Bound, (R,)>,
+    store: &mut Store<PluginState>,
+    params: P,
+    how: Lifting,
+) -> wasmtime::Result<R>
+where
+    Bound: ComponentNamedList + Lower,
+    P: ComponentNamedList + Lower + ParamsOf<Bound>,
+    R: Read + Lift,
+{
+    // SAFETY (both): `ParamsOf` says `P` type-checks as `Bound`, and
+    // `Lifted<R>` type-checks as `R`.
+    match how {
+        Lifting::Host => unsafe { retyped::<_, P, _, (Lifted<R>,)>(func) }
+            .call(store, params)
+            .map(|(Lifted(r),)| r),
+        Lifting::Wasmtime => unsafe { retyped::<_, P, _, (R,)>(func) }
+            .call(store, params)
+            .map(|(r,)| r),
+    }
+}
+
+/// Parameters that type-check as `Bound`'s.
+///
+/// # Safety
+///
+/// Implemented only where that holds.
+unsafe trait ParamsOf<Bound> {}
+
+// SAFETY: `Lowered<V>` type-checks as `V`.
+unsafe impl ParamsOf<(&Event,)> for (Lowered<&Event>,) {}
+// SAFETY: as above, for both.
+unsafe impl ParamsOf<(&Event, Option<&Classification>)>
+    for (Lowered<&Event>, Lowered<Option<&Classification>>)
+{
 }
 
 /// The deadline of instantiating and configuring `plugin`: none for a
@@ -239,6 +285,7 @@ impl Instance {
             stderr,
             calls: 0,
             lowering: None,
+            lifting: Lifting::Host,
             returned: false,
             settled_bytes: None,
         })
@@ -272,6 +319,13 @@ impl Instance {
     #[doc(hidden)]
     pub fn set_lowering(&mut self, how: Option<Lowering>) {
         self.lowering = how;
+    }
+
+    /// Lifts results from this instance as `how` says: both ways must read
+    /// the same values, and the benchmarks compare their cost.
+    #[doc(hidden)]
+    pub fn set_lifting(&mut self, how: Lifting) {
+        self.lifting = how;
     }
 
     /// How the next event will be lowered into this instance: in one block
@@ -362,38 +416,29 @@ impl Instance {
             .map(|reads| Withheld::take(event, reads));
         let event_ref: &Event = event;
         let how = self.lowering();
+        let lifting = self.lifting;
         let output = self.guarded(timeout, |store, guest| {
             let event = Lowered {
                 value: event_ref,
                 how,
             };
-            // SAFETY (each `retyped`): `Lowered<V>` type-checks as `V`.
             Ok(match guest {
-                Guest::Classifier(g) => unsafe { retyped(g.func_classify()) }
-                    .call(store, (event,))?
-                    .0
+                Guest::Classifier(g) => call(g.func_classify(), store, (event,), lifting)?
                     .map(StageOutput::Classification),
-                Guest::Enricher(g) => unsafe { retyped(g.func_enrich()) }
-                    .call(store, (event,))?
-                    .0
-                    .map(StageOutput::Enrichment),
-                Guest::Redactor(g) => unsafe { retyped(g.func_redact()) }
-                    .call(store, (event,))?
-                    .0
-                    .map(StageOutput::Edits),
-                Guest::Scorer(g) => unsafe { retyped(g.func_score()) }
-                    .call(
-                        store,
-                        (
-                            event,
-                            Lowered {
-                                value: classification,
-                                how,
-                            },
-                        ),
-                    )?
-                    .0
-                    .map(StageOutput::Impact),
+                Guest::Enricher(g) => {
+                    call(g.func_enrich(), store, (event,), lifting)?.map(StageOutput::Enrichment)
+                }
+                Guest::Redactor(g) => {
+                    call(g.func_redact(), store, (event,), lifting)?.map(StageOutput::Edits)
+                }
+                Guest::Scorer(g) => {
+                    let classification = Lowered {
+                        value: classification,
+                        how,
+                    };
+                    call(g.func_score(), store, (event, classification), lifting)?
+                        .map(StageOutput::Impact)
+                }
             })
         });
         if let Some(withheld) = withheld {

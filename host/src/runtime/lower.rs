@@ -322,7 +322,7 @@ impl Pass for Write<'_> {
 /// The offset of each field of a record whose fields are laid out as
 /// `fields` says, by the canonical ABI's rule: each aligned to its own
 /// alignment, in order.
-const fn offsets<const N: usize>(fields: [CanonicalAbiInfo; N]) -> [usize; N] {
+pub(super) const fn offsets<const N: usize>(fields: [CanonicalAbiInfo; N]) -> [usize; N] {
     let mut out = [0; N];
     let mut offset = 0u32;
     let mut i = 0;
@@ -336,26 +336,34 @@ const fn offsets<const N: usize>(fields: [CanonicalAbiInfo; N]) -> [usize; N] {
 }
 
 /// The ABI figures of a type.
-const fn abi<T: ComponentType>() -> CanonicalAbiInfo {
+pub(super) const fn abi<T: ComponentType>() -> CanonicalAbiInfo {
     T::ABI
 }
 
 /// Whether the record laid out by `fields` has `T`'s size and alignment: a
 /// field added, removed or retyped in the WIT fails the build here.
-const fn same_record<T: ComponentType, const N: usize>(fields: [CanonicalAbiInfo; N]) -> bool {
+pub(super) const fn same_record<T: ComponentType, const N: usize>(
+    fields: [CanonicalAbiInfo; N],
+) -> bool {
     let record = CanonicalAbiInfo::record_static(&fields);
     record.size32 == T::ABI.size32 && record.align32 == T::ABI.align32
 }
 
+/// `layout!(NAME, Record, [field types])`: `NAME`, the offset of each
+/// field of `Record`, checked at compile time against wasmtime's figures.
 macro_rules! layout {
-    ($name:ident, $record:ty, [$($field:ty),* $(,)?]) => {
-        const $name: [usize; [$(stringify!($field)),*].len()] = offsets([$(abi::<$field>()),*]);
+    ($vis:vis $name:ident, $record:ty, [$($field:ty),* $(,)?]) => {
+        $vis const $name: [usize; [$(stringify!($field)),*].len()] =
+            $crate::runtime::lower::offsets([$($crate::runtime::lower::abi::<$field>()),*]);
         const _: () = assert!(
-            same_record::<$record, { [$(stringify!($field)),*].len() }>([$(abi::<$field>()),*]),
+            $crate::runtime::lower::same_record::<$record, { [$(stringify!($field)),*].len() }>(
+                [$($crate::runtime::lower::abi::<$field>()),*]
+            ),
             concat!("the layout of `", stringify!($record), "` here is not wasmtime's"),
         );
     };
 }
+pub(super) use layout;
 
 type Text = Option<String>;
 type Pairs = Vec<(String, String)>;
@@ -399,16 +407,16 @@ layout!(
 );
 layout!(USER, User, [Text, Text, Text, Text]);
 layout!(REQUEST, Request, [Text, Text, Text, Text, Pairs]);
-layout!(ATTRIBUTE, Attribute, [String, Value]);
-layout!(PAIR, (String, String), [String, String]);
+layout!(pub(super) ATTRIBUTE, Attribute, [String, Value]);
+layout!(pub(super) PAIR, (String, String), [String, String]);
 layout!(
-    CLASSIFICATION,
+    pub(super) CLASSIFICATION,
     Classification,
     [String, Vec<String>, String, Severity, f32, Option<Vec<String>>]
 );
 
 /// Where an option's payload goes, after its one-byte discriminant.
-const fn payload<T: ComponentType>() -> usize {
+pub(super) const fn payload<T: ComponentType>() -> usize {
     <Option<T> as ComponentVariant>::PAYLOAD_OFFSET32
 }
 

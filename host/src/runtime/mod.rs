@@ -5,6 +5,7 @@
 
 pub mod bindings;
 mod instance;
+mod lift;
 mod limits;
 pub mod load;
 mod lower;
@@ -22,6 +23,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use instance::{CallError, Instance, StageOutput};
+pub use lift::Lifting;
 pub use limits::{Limits, MemoryLimiter};
 pub use load::{LoadError, Plugin, Role, Source, inspect};
 pub use lower::Lowering;

@@ -33,6 +33,10 @@ const TEST_PLUGINS: &[&str] = &[
     "noop-scalars",
     "reads-probe",
     "stale-draft",
+    "mirror-classifier",
+    "mirror-enricher",
+    "mirror-redactor",
+    "mirror-scorer",
 ];
 
 /// Builds the test plugins (once per process; cargo makes repeat builds
