@@ -31,7 +31,7 @@ use faultline::Pipeline;
 use faultline::chain::{Disposition, output};
 use faultline::config::Config;
 use faultline::runtime::bindings::faultline::plugin::types as host;
-use faultline::runtime::{Instance, Lowering, Plugin, Runtime, RuntimeOptions, load};
+use faultline::runtime::{Instance, Lifting, Lowering, Plugin, Runtime, RuntimeOptions, load};
 use faultline_sdk as sdk;
 use faultline_sdk::{Classifier, Redactor};
 use faultline_testkit::corpus::{Rng, labelled, score, sized_event, with_frame_context};
@@ -351,6 +351,12 @@ fn process_input(events: &[serde_json::Value]) -> Vec<u8> {
     ndjson
 }
 
+/// The median of some rates (the mean of the middle two of an even count).
+fn median(mut rates: Vec<f64>) -> f64 {
+    rates.sort_by(f64::total_cmp);
+    (rates[(rates.len() - 1) / 2] + rates[rates.len() / 2]) / 2.0
+}
+
 fn main() {
     // As the binary runs: freed memory is kept, not returned to the OS.
     faultline::configure_memory();
@@ -521,10 +527,7 @@ fn main() {
         }));
     }
     instance.set_lowering(None);
-    let [big_rate, per_value_rate, wasmtime_rate] = lowering.map(|mut rates| {
-        rates.sort_by(f64::total_cmp);
-        (rates[rates.len() / 2 - 1] + rates[rates.len() / 2]) / 2.0
-    });
+    let [big_rate, per_value_rate, wasmtime_rate] = lowering.map(median);
     let mut tiny = tiny;
     let tiny_rate = rate(&[0], seconds / 2.0, |_| {
         black_box(instance.run(&mut tiny, None).unwrap());
@@ -602,6 +605,37 @@ fn main() {
         }
         let ms = start.elapsed().as_secs_f64() * 1e3 / f64::from(n);
         println!("  {:<22} {ms:>7.2} ms", plugin.name);
+    }
+
+    // Each built-in called on its own (the scorer without a
+    // classification), its result lifted by the host and by wasmtime's
+    // code in turn, in short rounds; medians of the rounds.
+    println!();
+    println!(
+        "each built-in called alone, us per call, its result lifted (rounds in turn, medians):"
+    );
+    println!(
+        "  {:<22} {:>11} {:>19}",
+        "", "by the host", "by wasmtime's code"
+    );
+    for (plugin, config) in chain.stage_configs() {
+        let mut instance = Instance::new(plugin.clone(), config).unwrap();
+        let ways = [Lifting::Host, Lifting::Wasmtime];
+        let mut rates = ways.map(|_| Vec::new());
+        for round in 0..8 {
+            let way = round % ways.len();
+            instance.set_lifting(ways[way]);
+            rates[way].push(rate(&indices, seconds / 16.0, |&i| {
+                black_box(instance.run(&mut owned[i], None).unwrap());
+            }));
+        }
+        let [host, wasmtime] = rates.map(median);
+        println!(
+            "  {:<22} {:>11.2} {:>19.2}",
+            plugin.name,
+            1e6 / host,
+            1e6 / wasmtime
+        );
     }
 
     // The host's own work per event in `faultline process`, around the chain.
