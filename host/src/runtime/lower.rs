@@ -349,8 +349,9 @@ pub(super) const fn same_record<T: ComponentType, const N: usize>(
     record.size32 == T::ABI.size32 && record.align32 == T::ABI.align32
 }
 
-/// `layout!(NAME, Record, [field types])`: `NAME`, the offset of each
-/// field of `Record`, checked at compile time against wasmtime's figures.
+/// `layout!([visibility] NAME, Record, [field types])`: `NAME`, the offset
+/// of each field of `Record`, checked at compile time against wasmtime's
+/// figures (`lift.rs` lays out the results with it too).
 macro_rules! layout {
     ($vis:vis $name:ident, $record:ty, [$($field:ty),* $(,)?]) => {
         $vis const $name: [usize; [$(stringify!($field)),*].len()] =
