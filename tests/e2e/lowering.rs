@@ -206,7 +206,8 @@ fn a_scorer_sees_the_same_classification_however_it_is_lowered() {
 
 /// Events for the mirror plugins: every edge case, generated events with
 /// zero to many tags and attributes, and messages that ask for each plugin
-/// error and for a string that is not UTF-8.
+/// error, for a string that is not UTF-8 and for one past the end of the
+/// plugin's memory.
 fn mirror_events() -> Vec<Event> {
     let mut rng = Rng::new(11);
     let mut events = edge_cases();
@@ -234,6 +235,7 @@ fn mirror_events() -> Vec<Event> {
         "error:event:naïve ✓",
         "error:internal:",
         "invalid-utf8",
+        "out-of-bounds",
     ] {
         events.push(json!({"message": message, "tags": {"k": "v"}}));
     }
@@ -312,7 +314,12 @@ fn a_result_reads_the_same_however_it_is_lifted() {
                 "tags: []",
                 "tags: [(",
             ],
-            "mirror_redactor" => &["Redaction::Replace", "Redaction::Remove", "Edits([])"],
+            "mirror_redactor" => &[
+                "Redaction::Replace",
+                "Redaction::Remove",
+                "Edits([])",
+                "string pointer/length out of bounds of memory",
+            ],
             _ => &[
                 "ImpactLevel::Negligible",
                 "ImpactLevel::Low",

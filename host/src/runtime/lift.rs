@@ -18,10 +18,10 @@
 //! The layout comes from wasmtime's ABI figures for the generated types,
 //! tied to them at compile time as in [`super::lower`]. The end-to-end test
 //! `a_result_reads_the_same_however_it_is_lifted` compares what both ways
-//! read for every shape of result each role has, each plugin error, and a
-//! string that is not UTF-8 (test plugins `mirror-*`). The checks on
-//! pointers, lengths and alignment are wasmtime's own, line for line; no
-//! plugin built with the SDK can break them to test it. Like lowering, this
+//! read for every shape of result each role has, each plugin error, a
+//! string that is not UTF-8 and one past the end of the memory (test
+//! plugins `mirror-*`). The alignment check is wasmtime's own, line for
+//! line; the SDK's bindings cannot misalign a list to test it. Like lowering, this
 //! builds on wasmtime's `#[doc(hidden)]` traits, so a wasmtime upgrade must
 //! be checked here; a guest whose strings are not UTF-8-encoded is lifted
 //! by wasmtime's own code.
