@@ -114,7 +114,7 @@ impl Default for RuntimeOptions {
 /// What a plugin's compiled code checks as it runs, which decides the
 /// engine that compiles it: each check costs every plugin compiled with it,
 /// so plugins that need neither do not pay for one that does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Metering {
     /// The epoch, at every function entry and loop head, so that a call can
     /// be stopped at its deadline.
