@@ -10,7 +10,12 @@
 //! 2. acknowledgement latency p50/p99 of single-event requests sent on a
 //!    fixed schedule at half the single-event rate (open loop; latency counts
 //!    from when a request was due, so falling behind shows);
-//! 3. the disk's own `fdatasync` latency p50/p99, measured in the same run.
+//! 3. the same open loop against the floor: two servers of the bench's own
+//!    (hyper on one HTTP thread with a group-committing thread, as faultline
+//!    is built; a thread per connection) that only append each body to a file
+//!    and answer once it is `fdatasync`ed: what no durable acknowledgement
+//!    can do without, on the same cores;
+//! 4. the disk's own `fdatasync` latency p50/p99, measured in the same run.
 //!
 //! Server and load generator share the machine's cores.
 
@@ -58,23 +63,34 @@ impl Conn {
 
     /// Whether the response was 200, and its body.
     fn response(&mut self) -> (bool, Vec<u8>) {
-        let mut status = String::new();
-        self.reader.read_line(&mut status).unwrap();
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            self.reader.read_line(&mut line).unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body).unwrap();
+        let (status, body) = read_message(&mut self.reader).expect("a response");
         (status.starts_with("HTTP/1.1 200"), body)
     }
+}
+
+/// Reads one HTTP/1.1 message with a `Content-Length` body: its first line
+/// and its body; `None` when the connection closed before it.
+fn read_message(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
+    let mut first = String::new();
+    if reader.read_line(&mut first).ok()? == 0 {
+        return None;
+    }
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((first, body))
 }
 
 /// Sums and counts of the server's histograms at one moment, by series.
@@ -250,6 +266,168 @@ fn clock_ticks() -> f64 {
     100.0
 }
 
+/// Renders a request body: `count` events from the templates starting at
+/// `first`, each with the next id from the iterator.
+type Render =
+    std::sync::Arc<dyn Fn(&mut dyn Iterator<Item = String>, usize, usize) -> Vec<u8> + Send + Sync>;
+
+/// Open loop: `clients` connections each send one event per request on a
+/// fixed schedule, `rate` requests/s in all, for `seconds`; an
+/// acknowledgement's latency counts from when its request was due, so a
+/// server that falls behind cannot hide it by delaying the requests that
+/// would have waited. Returns the latencies in ms, sorted, and the rate sent.
+fn open_loop(
+    addr: &str,
+    key: &str,
+    render: &Render,
+    clients: usize,
+    rate: f64,
+    seconds: f64,
+) -> (Vec<f64>, f64) {
+    let per_client = rate / clients as f64;
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(seconds);
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            let (addr, key, render) = (addr.to_string(), key.to_string(), render.clone());
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(&addr);
+                let mut latencies = Vec::new();
+                let interval = Duration::from_secs_f64(1.0 / per_client);
+                // Clients start spread over one interval, not all at once.
+                let mut due = Instant::now() + interval.mul_f64(c as f64 / clients as f64);
+                let mut i = 0u64;
+                while due < deadline {
+                    let now = Instant::now();
+                    if now < due {
+                        std::thread::sleep(due - now);
+                    }
+                    let mut ids = std::iter::once(format!("ffff{c:04x}{i:024x}"));
+                    let body = render(&mut ids, 1, i as usize);
+                    conn.post(&key, &body);
+                    latencies.push(due.elapsed().as_secs_f64() * 1e3);
+                    due += interval;
+                    i += 1;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies: Vec<f64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let achieved = latencies.len() as f64 / start.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    (latencies, achieved)
+}
+
+/// The floor under faultline's acknowledgements on this machine: a server
+/// that does nothing but what a durable acknowledgement cannot do without.
+/// It reads each request with hyper on one HTTP thread, as `faultline serve`
+/// does, hands the body to a thread that appends every body queued to one
+/// file and `fdatasync`s it (group commit), and answers 200 once its body is
+/// durable: no parsing, no chain, no index. Returns its address; it runs
+/// until the process exits.
+fn floor_server(log: std::path::PathBuf) -> String {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    type Durable = tokio::sync::oneshot::Sender<()>;
+    let (tx, rx) = crossbeam_channel::unbounded::<(bytes::Bytes, Durable)>();
+    std::thread::Builder::new()
+        .name("floor-sync".into())
+        .spawn(move || {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .unwrap();
+            while let Ok(first) = rx.recv() {
+                let mut group = vec![first];
+                group.extend(rx.try_iter());
+                for (body, _) in &group {
+                    file.write_all(body).unwrap();
+                }
+                file.sync_data().unwrap();
+                for (_, durable) in group {
+                    let _ = durable.send(());
+                }
+            }
+        })
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let tx = tx.clone();
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let tx = tx.clone();
+                        async move {
+                            let body = req.into_body().collect().await?.to_bytes();
+                            let (durable, done) = tokio::sync::oneshot::channel();
+                            tx.send((body, durable)).unwrap();
+                            done.await.unwrap();
+                            Ok::<_, hyper::Error>(hyper::Response::new(Full::new(
+                                bytes::Bytes::from_static(b"{}"),
+                            )))
+                        }
+                    },
+                );
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                tokio::spawn(async move {
+                    let _ = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    addr
+}
+
+/// The floor without an async runtime: a thread per connection that reads
+/// each request itself, appends its body to the shared file and calls
+/// `fdatasync` before answering (concurrent calls share the disk's flushes).
+fn floor_threads(log: std::path::PathBuf) -> String {
+    let file = std::sync::Arc::new(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let stream = stream.unwrap();
+            let file = file.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                while let Some((_, body)) = read_message(&mut reader) {
+                    (&*file).write_all(&body).unwrap();
+                    file.sync_data().unwrap();
+                    writer
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                        .unwrap();
+                }
+            });
+        }
+    });
+    addr
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
@@ -316,7 +494,7 @@ fn main() {
             }
             body
         };
-    let render = std::sync::Arc::new(render);
+    let render: Render = std::sync::Arc::new(render);
 
     // 1. Closed loop: as fast as acknowledgements come back, in batches and
     //    then one event per request (what Sentry SDKs send).
@@ -361,47 +539,28 @@ fn main() {
     //    it by delaying the requests that would have waited.
     // `--rate R` sends at R requests/s instead, to compare builds at one load.
     let target = bench_arg("--rate", single_rate / 2.0);
-    let per_client = target / clients as f64;
     let mut observer = Conn::open(&addr);
     let before_open = Scrape::take(&mut observer);
-    let lat_start = Instant::now();
-    let lat_deadline = lat_start + Duration::from_secs_f64(seconds);
-    let handles: Vec<_> = (0..clients)
-        .map(|c| {
-            let (addr, key, render) = (addr.clone(), key.clone(), render.clone());
-            std::thread::spawn(move || {
-                let mut conn = Conn::open(&addr);
-                let mut latencies = Vec::new();
-                let interval = Duration::from_secs_f64(1.0 / per_client);
-                // Clients start spread over one interval, not all at once.
-                let mut due = Instant::now() + interval.mul_f64(c as f64 / clients as f64);
-                let mut i = 0u64;
-                while due < lat_deadline {
-                    let now = Instant::now();
-                    if now < due {
-                        std::thread::sleep(due - now);
-                    }
-                    let mut ids = std::iter::once(format!("ffff{c:04x}{i:024x}"));
-                    let body = render(&mut ids, 1, i as usize);
-                    conn.post(&key, &body);
-                    latencies.push(due.elapsed().as_secs_f64() * 1e3);
-                    due += interval;
-                    i += 1;
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies: Vec<f64> = handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect();
-    let achieved = latencies.len() as f64 / lat_start.elapsed().as_secs_f64();
+    let (latencies, achieved) = open_loop(&addr, &key, &render, clients, target, seconds);
     let after_open = Scrape::take(&mut observer);
     drop(observer);
-    latencies.sort_by(f64::total_cmp);
 
-    // 3. The disk's own fdatasync latency, beside the data directory.
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    server.wait().unwrap();
+
+    // 3. The floor: the same open loop against servers that only make each
+    //    body durable before answering (`floor_server`, `floor_threads`),
+    //    with faultline stopped.
+    let floor_addr = floor_server(dir.join("floor-log"));
+    let (floor, floor_sent) = open_loop(&floor_addr, &key, &render, clients, target, seconds);
+    let threads_addr = floor_threads(dir.join("floor-threads-log"));
+    let (floor_threaded, threads_sent) =
+        open_loop(&threads_addr, &key, &render, clients, target, seconds);
+
+    // 4. The disk's own fdatasync latency, beside the data directory.
     let probe = dir.join("fsync-probe");
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -420,11 +579,6 @@ fn main() {
     }
     fsyncs.sort_by(f64::total_cmp);
 
-    Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    server.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 
     println!(
@@ -524,4 +678,31 @@ fn main() {
         "  ack p99 / fsync p99: {:.1}x",
         percentile(&latencies, 0.99) / percentile(&fsyncs, 0.99)
     );
+    println!();
+    println!(
+        "the floor: the same open loop against servers of this bench's own that only append each body to a file"
+    );
+    println!(
+        "and answer once it is fdatasynced (faultline stopped), latency from when each request was due:"
+    );
+    println!(
+        "                                               sent/s   p50 ms   p99 ms  mean ms  p99 / fsync p99"
+    );
+    let fsync_p99 = percentile(&fsyncs, 0.99);
+    let row = |name: &str, sent: f64, latencies: &[f64]| {
+        let p99 = percentile(latencies, 0.99);
+        println!(
+            "  {name:<42} {sent:>8.0} {:>8.2} {p99:>8.2} {:>8.2} {:>15.1}x",
+            percentile(latencies, 0.50),
+            latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
+            p99 / fsync_p99
+        );
+    };
+    row("hyper on one HTTP thread, group commit", floor_sent, &floor);
+    row(
+        "a thread per connection, each syncing",
+        threads_sent,
+        &floor_threaded,
+    );
+    row("faultline serve (above)", achieved, &latencies);
 }
