@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use faultline::Pipeline;
-use faultline::chain::{Disposition, output};
+use faultline::chain::{Disposition, Processed, output};
 use faultline::config::Config;
 use faultline_testkit::corpus::{Labelled, labelled, score};
 use faultline_testkit::{bench_arg, bench_plugin_path, bench_text_arg, repo};
@@ -94,24 +94,49 @@ fn main() {
     .unwrap_or_else(|e| panic!("{e}"));
     let mut pipeline = Pipeline::build(&config).unwrap();
     let chain = pipeline.chains.get_mut("default").unwrap();
-    let mut run = |text: &str| -> String {
-        match chain.run(faultline::event::parse(text.as_bytes()).unwrap()) {
-            Disposition::Processed(p) => {
-                faultline::json::to_string(&output::document(&p, None)).unwrap()
-            }
+    let mut process =
+        |text: &str| match chain.run(faultline::event::parse(text.as_bytes()).unwrap()) {
+            Disposition::Processed(p) => p,
             other => panic!("{other:?}"),
-        }
-    };
-    let ours: Vec<String> = texts.iter().map(|t| run(t)).collect();
+        };
+    let write = |p: &Processed| faultline::json::to_string(&output::document(p, None)).unwrap();
+    let ours: Vec<String> = texts.iter().map(|t| write(&process(t))).collect();
     let start = Instant::now();
     let mut done = 0usize;
     while start.elapsed().as_secs_f64() < seconds {
         for t in &texts {
-            std::hint::black_box(run(t));
+            std::hint::black_box(write(&process(t)));
         }
         done += texts.len();
     }
     let our_rate = done as f64 / start.elapsed().as_secs_f64();
+
+    // Where our time goes: the whole, reading alone and writing alone, one
+    // pass over the corpus each in turn, medians of the passes; what reading
+    // and writing leave of the whole is the redactor's stage. Reading and
+    // writing alone bound how fast any redactor in this host could go.
+    let processed: Vec<_> = texts.iter().map(|t| process(t)).collect();
+    let mut passes: [Vec<f64>; 3] = Default::default();
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < seconds / 2.0 {
+        for (part, times) in passes.iter_mut().enumerate() {
+            let pass = Instant::now();
+            for (text, p) in texts.iter().zip(&processed) {
+                match part {
+                    0 => drop(std::hint::black_box(write(&process(text)))),
+                    1 => drop(std::hint::black_box(
+                        faultline::event::parse(text.as_bytes()).unwrap(),
+                    )),
+                    _ => drop(std::hint::black_box(write(p))),
+                }
+            }
+            times.push(pass.elapsed().as_secs_f64() * 1e6 / texts.len() as f64);
+        }
+    }
+    let [whole_us, read_us, write_us] = passes.map(|mut times| {
+        times.sort_by(f64::total_cmp);
+        times[times.len() / 2]
+    });
 
     // Relay, in a Python process.
     let relay_out = dir.join("relay.ndjson");
@@ -149,5 +174,14 @@ fn main() {
     println!(
         "  ratio: redactor-pii processes {:.1}x the events/s of Relay",
         our_rate / relay_rate
+    );
+    println!(
+        "  redactor-pii, us per event (passes in turn, medians): {whole_us:.1} in all; reading {read_us:.1}, writing {write_us:.1}, the redactor's stage the other {:.1}",
+        whole_us - read_us - write_us
+    );
+    println!(
+        "  reading and writing alone: {:.0} events/s, {:.1}x Relay's (what any redactor in this host could reach at most)",
+        1e6 / (read_us + write_us),
+        1e6 / (read_us + write_us) / relay_rate
     );
 }
