@@ -15,12 +15,14 @@
 //!    is built; a thread per connection) that only append each body to a file
 //!    and answer once it is `fdatasync`ed: what no durable acknowledgement
 //!    can do without, on the same cores;
-//! 4. the disk's own `fdatasync` latency p50/p99, measured in the same run.
+//! 4. the disk's own `fdatasync` latency p50/p99, measured in the same run,
+//!    for appends and for overwrites of a file written beforehand.
 //!
 //! Server and load generator share the machine's cores.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::os::unix::fs::FileExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -560,24 +562,46 @@ fn main() {
     let (floor_threaded, threads_sent) =
         open_loop(&threads_addr, &key, &render, clients, target, seconds);
 
-    // 4. The disk's own fdatasync latency, beside the data directory.
-    let probe = dir.join("fsync-probe");
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&probe)
+    // 4. The disk's own fdatasync latency, beside the data directory: 4 KiB
+    //    appends (what the probe of the target means, and what faultline's
+    //    log does), and, alternating with them, 4 KiB overwrites of a file
+    //    written and synced beforehand, whose syncs change no size or block
+    //    allocation (what a log on pre-written segments would pay).
+    let open = |name: &str| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(dir.join(name))
+            .unwrap()
+    };
+    let appended = open("fsync-probe");
+    let written = open("fsync-probe-written");
+    const BLOCKS: u64 = 2048;
+    written
+        .write_all_at(&vec![0u8; BLOCKS as usize * 4096], 0)
         .unwrap();
+    written.sync_all().unwrap();
     // For as long as the latency run, so that the disk's rare slow syncs
     // weigh the same in both percentiles.
-    let mut fsyncs = Vec::new();
+    let (mut fsyncs, mut overwrites) = (Vec::new(), Vec::new());
     let probe_deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut block = 0u64;
     while Instant::now() < probe_deadline {
-        file.write_all(&[0u8; 4096]).unwrap();
-        let t = Instant::now();
-        file.sync_data().unwrap();
-        fsyncs.push(t.elapsed().as_secs_f64() * 1e3);
+        for (file, at, times) in [
+            (&appended, block * 4096, &mut fsyncs),
+            (&written, (block % BLOCKS) * 4096, &mut overwrites),
+        ] {
+            file.write_all_at(&[1u8; 4096], at).unwrap();
+            let t = Instant::now();
+            file.sync_data().unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        block += 1;
     }
     fsyncs.sort_by(f64::total_cmp);
+    overwrites.sort_by(f64::total_cmp);
 
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -666,16 +690,21 @@ fn main() {
     );
     println!();
     println!(
-        "the disk's fdatasync (4 KiB appends for {seconds:.0} s, {} syncs), same run:",
+        "the disk's fdatasync, same run, {seconds:.0} s alternating ({} syncs of each):",
         fsyncs.len()
     );
     println!(
-        "  p50 {:.2} ms, p99 {:.2} ms",
+        "  4 KiB appends:                      p50 {:.2} ms, p99 {:.2} ms",
         percentile(&fsyncs, 0.50),
         percentile(&fsyncs, 0.99)
     );
     println!(
-        "  ack p99 / fsync p99: {:.1}x",
+        "  4 KiB overwrites of a written file: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&overwrites, 0.50),
+        percentile(&overwrites, 0.99)
+    );
+    println!(
+        "  ack p99 / fsync p99 (appends): {:.1}x",
         percentile(&latencies, 0.99) / percentile(&fsyncs, 0.99)
     );
     println!();
