@@ -185,6 +185,10 @@ impl Scrape {
 #[derive(Default)]
 struct Cpu {
     groups: std::collections::BTreeMap<&'static str, f64>,
+    /// Times the group's threads were put on a core so far (the third
+    /// field of `/proc/.../schedstat`): wake-ups, and resumptions after
+    /// being preempted.
+    scheduled: std::collections::BTreeMap<&'static str, f64>,
     server: f64,
     load: f64,
 }
@@ -224,6 +228,10 @@ impl Cpu {
                 && let Some((_, group)) = GROUPS.iter().find(|(prefix, _)| name.starts_with(prefix))
             {
                 *cpu.groups.entry(group).or_default() += used;
+                let scheduled = std::fs::read_to_string(task.path().join("schedstat"))
+                    .ok()
+                    .and_then(|s| s.split_whitespace().nth(2)?.parse::<f64>().ok());
+                *cpu.scheduled.entry(group).or_default() += scheduled.unwrap_or(0.0);
             }
         }
         cpu
@@ -254,6 +262,19 @@ impl Cpu {
         rows.push(("server, all threads", us(self.server, earlier.server)));
         rows.push(("load generator", us(self.load, earlier.load)));
         rows
+    }
+
+    /// Times each group's threads were put on a core between `earlier` and
+    /// now, per event (threads that exited meanwhile are not counted).
+    fn scheduled_per_event(&self, earlier: &Cpu, events: usize) -> Vec<(&'static str, f64)> {
+        GROUPS
+            .iter()
+            .map(|(_, g)| {
+                let now = self.scheduled.get(g).unwrap_or(&0.0);
+                let then = earlier.scheduled.get(g).unwrap_or(&0.0);
+                (*g, (now - then) / events.max(1) as f64)
+            })
+            .collect()
     }
 }
 
@@ -542,9 +563,11 @@ fn main() {
     // `--rate R` sends at R requests/s instead, to compare builds at one load.
     let target = bench_arg("--rate", single_rate / 2.0);
     let mut observer = Conn::open(&addr);
-    let before_open = Scrape::take(&mut observer);
+    let before_open = (Scrape::take(&mut observer), Cpu::take(pid));
     let (latencies, achieved) = open_loop(&addr, &key, &render, clients, target, seconds);
-    let after_open = Scrape::take(&mut observer);
+    let after_open = (Scrape::take(&mut observer), Cpu::take(pid));
+    let (before_open, open_cpu) = (before_open.0, (before_open.1, after_open.1));
+    let after_open = after_open.0;
     drop(observer);
 
     Command::new("kill")
@@ -643,6 +666,14 @@ fn main() {
         for ((group, b), (_, one)) in cpu_batched.iter().zip(&cpu_single) {
             println!("    {group:<34}{b:>10.1}  {one:>14.1}");
         }
+        println!("  put on a core, times per event (from /proc):");
+        let (b, one) = (
+            batched.1.scheduled_per_event(&before.1, acked),
+            single.1.scheduled_per_event(&batched.1, single_acked),
+        );
+        for ((group, b), (_, one)) in b.iter().zip(&one) {
+            println!("    {group:<34}{b:>10.2}  {one:>14.2}");
+        }
     }
     println!();
     println!(
@@ -688,6 +719,18 @@ fn main() {
     println!(
         "  the log's fsync {fsync:.2} ms for {batch:.1} writes; sled's apply {apply:.2} ms for {applied:.1} writes (means)"
     );
+    if open_cpu.0.server > 0.0 {
+        let (then, now) = &open_cpu;
+        let cpu = now.per_event(then, latencies.len());
+        let scheduled = now.scheduled_per_event(then, latencies.len());
+        println!("  per request, by thread group: CPU us (times put on a core)");
+        let line: Vec<String> = cpu
+            .iter()
+            .zip(&scheduled)
+            .map(|((group, us), (_, times))| format!("{group} {us:.1} ({times:.1})"))
+            .collect();
+        println!("    {}", line.join(", "));
+    }
     println!();
     println!(
         "the disk's fdatasync, same run, {seconds:.0} s alternating ({} syncs of each):",
