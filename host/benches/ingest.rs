@@ -184,6 +184,8 @@ impl Scrape {
 /// (the load generator), read from `/proc`; empty where there is none.
 #[derive(Default)]
 struct Cpu {
+    /// The thread groups: name prefix, and what the group is.
+    table: &'static [(&'static str, &'static str)],
     groups: std::collections::BTreeMap<&'static str, f64>,
     /// Times the group's threads were put on a core so far (the third
     /// field of `/proc/.../schedstat`): wake-ups, and resumptions after
@@ -201,8 +203,16 @@ const GROUPS: [(&str, &str); 4] = [
     ("sled-io", "sled I/O"),
 ];
 
+/// The floor server's threads (see `floor_server`).
+const FLOOR_GROUPS: [(&str, &str); 2] = [("floor-http", "HTTP"), ("floor-sync", "sync thread")];
+
 impl Cpu {
     fn take(server: u32) -> Cpu {
+        Cpu::of(server, &GROUPS)
+    }
+
+    /// The CPU of process `server`'s threads grouped by `table`.
+    fn of(server: u32, table: &'static [(&'static str, &'static str)]) -> Cpu {
         // utime and stime, the 14th and 15th fields, come after the name in
         // parentheses (which may hold spaces).
         fn seconds(stat: &str) -> Option<(String, f64)> {
@@ -213,7 +223,10 @@ impl Cpu {
             Some((name.to_string(), ticks / clock_ticks()))
         }
         let read = |path: String| std::fs::read_to_string(path).ok().and_then(|s| seconds(&s));
-        let mut cpu = Cpu::default();
+        let mut cpu = Cpu {
+            table,
+            ..Cpu::default()
+        };
         let Some((_, server_total)) = read(format!("/proc/{server}/stat")) else {
             return cpu;
         };
@@ -225,7 +238,7 @@ impl Cpu {
             .flatten()
         {
             if let Some((name, used)) = read(format!("{}/stat", task.path().display()))
-                && let Some((_, group)) = GROUPS.iter().find(|(prefix, _)| name.starts_with(prefix))
+                && let Some((_, group)) = table.iter().find(|(prefix, _)| name.starts_with(prefix))
             {
                 *cpu.groups.entry(group).or_default() += used;
                 let scheduled = std::fs::read_to_string(task.path().join("schedstat"))
@@ -242,7 +255,8 @@ impl Cpu {
     /// exited, the epoch ticker, start-up) is "other".
     fn per_event(&self, earlier: &Cpu, events: usize) -> Vec<(&'static str, f64)> {
         let us = |now: f64, then: f64| (now - then) * 1e6 / events.max(1) as f64;
-        let mut rows: Vec<(&'static str, f64)> = GROUPS
+        let mut rows: Vec<(&'static str, f64)> = self
+            .table
             .iter()
             .map(|(_, g)| {
                 (
@@ -267,7 +281,7 @@ impl Cpu {
     /// Times each group's threads were put on a core between `earlier` and
     /// now, per event (threads that exited meanwhile are not counted).
     fn scheduled_per_event(&self, earlier: &Cpu, events: usize) -> Vec<(&'static str, f64)> {
-        GROUPS
+        self.table
             .iter()
             .map(|(_, g)| {
                 let now = self.scheduled.get(g).unwrap_or(&0.0);
@@ -385,6 +399,7 @@ fn floor_server(log: std::path::PathBuf) -> String {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
+            .thread_name("floor-http")
             .build()
             .unwrap();
         runtime.block_on(async move {
@@ -580,7 +595,10 @@ fn main() {
     //    body durable before answering (`floor_server`, `floor_threads`),
     //    with faultline stopped.
     let floor_addr = floor_server(dir.join("floor-log"));
+    let own = std::process::id();
+    let floor_before = Cpu::of(own, &FLOOR_GROUPS);
     let (floor, floor_sent) = open_loop(&floor_addr, &key, &render, clients, target, seconds);
+    let floor_cpu = (floor_before, Cpu::of(own, &FLOOR_GROUPS));
     let threads_addr = floor_threads(dir.join("floor-threads-log"));
     let (floor_threaded, threads_sent) =
         open_loop(&threads_addr, &key, &render, clients, target, seconds);
@@ -777,4 +795,15 @@ fn main() {
         &floor_threaded,
     );
     row("faultline serve (above)", achieved, &latencies);
+    let (then, now) = &floor_cpu;
+    let line: Vec<String> = now
+        .per_event(then, floor.len())
+        .iter()
+        .zip(now.scheduled_per_event(then, floor.len()))
+        .map(|((group, us), (_, times))| format!("{group} {us:.1} ({times:.1})"))
+        .collect();
+    println!(
+        "  the hyper floor per request, CPU us (times put on a core): {}",
+        line.join(", ")
+    );
 }
