@@ -308,11 +308,52 @@ fn clock_ticks() -> f64 {
 type Render =
     std::sync::Arc<dyn Fn(&mut dyn Iterator<Item = String>, usize, usize) -> Vec<u8> + Send + Sync>;
 
+/// What an open loop measured.
+struct OpenLoop {
+    /// Each acknowledgement's latency from when its request was due, in ms,
+    /// sorted.
+    latencies: Vec<f64>,
+    /// Requests sent per second.
+    sent: f64,
+    /// Each request's own round trip, from when it was sent, in ms, with
+    /// when it was sent (seconds into the run) and by which client.
+    round_trips: Vec<(f64, f64, usize)>,
+}
+
+impl OpenLoop {
+    /// Where the slowest round trips were: the slowest, and those over
+    /// `over` ms, how many, from how many clients, and over what span of the
+    /// run. A stall of the server's shows as every client's requests slow at
+    /// once; a client's own as one client's.
+    fn slowest(&self, over: f64) -> String {
+        let Some(&(worst, at, _)) = self.round_trips.iter().max_by(|a, b| a.0.total_cmp(&b.0))
+        else {
+            return "no requests".into();
+        };
+        let slow: Vec<&(f64, f64, usize)> =
+            self.round_trips.iter().filter(|r| r.0 > over).collect();
+        let mut clients: Vec<usize> = slow.iter().map(|r| r.2).collect();
+        clients.sort_unstable();
+        clients.dedup();
+        let first = slow.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
+        let last = slow.iter().map(|r| r.1).fold(0.0, f64::max);
+        let mut text = format!("slowest round trip {worst:.2} ms (sent {at:.2} s in)");
+        if !slow.is_empty() {
+            text += &format!(
+                "; {} over {over} ms, from {} of the clients, sent between {first:.2} and {last:.2} s in",
+                slow.len(),
+                clients.len()
+            );
+        }
+        text
+    }
+}
+
 /// Open loop: `clients` connections each send one event per request on a
 /// fixed schedule, `rate` requests/s in all, for `seconds`; an
 /// acknowledgement's latency counts from when its request was due, so a
 /// server that falls behind cannot hide it by delaying the requests that
-/// would have waited. Returns the latencies in ms, sorted, and the rate sent.
+/// would have waited.
 fn open_loop(
     addr: &str,
     key: &str,
@@ -320,7 +361,7 @@ fn open_loop(
     clients: usize,
     rate: f64,
     seconds: f64,
-) -> (Vec<f64>, f64) {
+) -> OpenLoop {
     let per_client = rate / clients as f64;
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds);
@@ -329,7 +370,7 @@ fn open_loop(
             let (addr, key, render) = (addr.to_string(), key.to_string(), render.clone());
             std::thread::spawn(move || {
                 let mut conn = Conn::open(&addr);
-                let mut latencies = Vec::new();
+                let mut measured = Vec::new();
                 let interval = Duration::from_secs_f64(1.0 / per_client);
                 // Clients start spread over one interval, not all at once.
                 let mut due = Instant::now() + interval.mul_f64(c as f64 / clients as f64);
@@ -341,22 +382,32 @@ fn open_loop(
                     }
                     let mut ids = std::iter::once(format!("ffff{c:04x}{i:024x}"));
                     let body = render(&mut ids, 1, i as usize);
+                    let sent = Instant::now();
                     conn.post(&key, &body);
-                    latencies.push(due.elapsed().as_secs_f64() * 1e3);
+                    measured.push((
+                        due.elapsed().as_secs_f64() * 1e3,
+                        (
+                            sent.elapsed().as_secs_f64() * 1e3,
+                            (sent - start).as_secs_f64(),
+                            c,
+                        ),
+                    ));
                     due += interval;
                     i += 1;
                 }
-                latencies
+                measured
             })
         })
         .collect();
-    let mut latencies: Vec<f64> = handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect();
-    let achieved = latencies.len() as f64 / start.elapsed().as_secs_f64();
+    let (mut latencies, round_trips): (Vec<f64>, Vec<(f64, f64, usize)>) =
+        handles.into_iter().flat_map(|h| h.join().unwrap()).unzip();
+    let sent = latencies.len() as f64 / start.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
-    (latencies, achieved)
+    OpenLoop {
+        latencies,
+        sent,
+        round_trips,
+    }
 }
 
 /// The floor under faultline's acknowledgements on this machine: a server
@@ -579,7 +630,8 @@ fn main() {
     let target = bench_arg("--rate", single_rate / 2.0);
     let mut observer = Conn::open(&addr);
     let before_open = (Scrape::take(&mut observer), Cpu::take(pid));
-    let (latencies, achieved) = open_loop(&addr, &key, &render, clients, target, seconds);
+    let run = open_loop(&addr, &key, &render, clients, target, seconds);
+    let (latencies, achieved) = (&run.latencies, run.sent);
     let after_open = (Scrape::take(&mut observer), Cpu::take(pid));
     let (before_open, open_cpu) = (before_open.0, (before_open.1, after_open.1));
     let after_open = after_open.0;
@@ -597,11 +649,12 @@ fn main() {
     let floor_addr = floor_server(dir.join("floor-log"));
     let own = std::process::id();
     let floor_before = Cpu::of(own, &FLOOR_GROUPS);
-    let (floor, floor_sent) = open_loop(&floor_addr, &key, &render, clients, target, seconds);
+    let floor_run = open_loop(&floor_addr, &key, &render, clients, target, seconds);
+    let (floor, floor_sent) = (&floor_run.latencies, floor_run.sent);
     let floor_cpu = (floor_before, Cpu::of(own, &FLOOR_GROUPS));
     let threads_addr = floor_threads(dir.join("floor-threads-log"));
-    let (floor_threaded, threads_sent) =
-        open_loop(&threads_addr, &key, &render, clients, target, seconds);
+    let threads_run = open_loop(&threads_addr, &key, &render, clients, target, seconds);
+    let (floor_threaded, threads_sent) = (&threads_run.latencies, threads_run.sent);
 
     // 4. The disk's own fdatasync latency, beside the data directory: 4 KiB
     //    appends (what the probe of the target means, and what faultline's
@@ -705,10 +758,11 @@ fn main() {
     println!("latency from when each request was due:");
     println!(
         "  ack latency p50 {:.2} ms, p99 {:.2} ms ({} requests)",
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.99),
+        percentile(latencies, 0.50),
+        percentile(latencies, 0.99),
         latencies.len()
     );
+    println!("  {}", run.slowest(10.0));
     // Where the mean acknowledgement goes, from the server's own histograms;
     // the rest is reading the request, the hand-offs back and the reply.
     let phase = |name: &str| {
@@ -766,7 +820,7 @@ fn main() {
     );
     println!(
         "  ack p99 / fsync p99 (appends): {:.1}x",
-        percentile(&latencies, 0.99) / percentile(&fsyncs, 0.99)
+        percentile(latencies, 0.99) / percentile(&fsyncs, 0.99)
     );
     println!();
     println!(
@@ -788,13 +842,15 @@ fn main() {
             p99 / fsync_p99
         );
     };
-    row("hyper on one HTTP thread, group commit", floor_sent, &floor);
+    row("hyper on one HTTP thread, group commit", floor_sent, floor);
     row(
         "a thread per connection, each syncing",
         threads_sent,
-        &floor_threaded,
+        floor_threaded,
     );
-    row("faultline serve (above)", achieved, &latencies);
+    row("faultline serve (above)", achieved, latencies);
+    println!("  hyper floor: {}", floor_run.slowest(10.0));
+    println!("  thread per connection: {}", threads_run.slowest(10.0));
     let (then, now) = &floor_cpu;
     let line: Vec<String> = now
         .per_event(then, floor.len())
