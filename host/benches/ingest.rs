@@ -318,13 +318,17 @@ struct OpenLoop {
     /// Each request's own round trip, from when it was sent, in ms, with
     /// when it was sent (seconds into the run) and by which client.
     round_trips: Vec<(f64, f64, usize)>,
+    /// The latencies in the order of `round_trips`.
+    unsorted: Vec<f64>,
 }
 
 impl OpenLoop {
-    /// Where the slowest round trips were: the slowest, and those over
-    /// `over` ms, how many, from how many clients, and over what span of the
-    /// run. A stall of the server's shows as every client's requests slow at
-    /// once; a client's own as one client's.
+    /// Where the slowest round trips were: the slowest, how late requests
+    /// were sent (a client falls behind its schedule when its thread does
+    /// not get a core in time, or its previous request took long), and
+    /// the round trips over `over` ms: how many, from how many clients, and
+    /// over what span of the run. A stall of the server's shows as every
+    /// client's requests slow at once; a client's own as one client's.
     fn slowest(&self, over: f64) -> String {
         let Some(&(worst, at, _)) = self.round_trips.iter().max_by(|a, b| a.0.total_cmp(&b.0))
         else {
@@ -337,7 +341,20 @@ impl OpenLoop {
         clients.dedup();
         let first = slow.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
         let last = slow.iter().map(|r| r.1).fold(0.0, f64::max);
-        let mut text = format!("slowest round trip {worst:.2} ms (sent {at:.2} s in)");
+        // How late each request was sent: its latency from when it was due
+        // less its own round trip (both lists are in the same order).
+        let mut late: Vec<f64> = self
+            .unsorted
+            .iter()
+            .zip(&self.round_trips)
+            .map(|(latency, r)| latency - r.0)
+            .collect();
+        late.sort_by(f64::total_cmp);
+        let mut text = format!(
+            "slowest round trip {worst:.2} ms (sent {at:.2} s in); sent late by p99 {:.2} ms, at most {:.2}",
+            percentile(&late, 0.99),
+            late.last().copied().unwrap_or(0.0)
+        );
         if !slow.is_empty() {
             text += &format!(
                 "; {} over {over} ms, from {} of the clients, sent between {first:.2} and {last:.2} s in",
@@ -402,11 +419,13 @@ fn open_loop(
     let (mut latencies, round_trips): (Vec<f64>, Vec<(f64, f64, usize)>) =
         handles.into_iter().flat_map(|h| h.join().unwrap()).unzip();
     let sent = latencies.len() as f64 / start.elapsed().as_secs_f64();
+    let unsorted = latencies.clone();
     latencies.sort_by(f64::total_cmp);
     OpenLoop {
         latencies,
         sent,
         round_trips,
+        unsorted,
     }
 }
 
