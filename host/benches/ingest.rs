@@ -318,8 +318,8 @@ struct OpenLoop {
     /// Each request's own round trip, from when it was sent, in ms, with
     /// when it was sent (seconds into the run) and by which client.
     round_trips: Vec<(f64, f64, usize)>,
-    /// The latencies in the order of `round_trips`.
-    unsorted: Vec<f64>,
+    /// How late each request was sent after it was due, in ms, sorted.
+    late: Vec<f64>,
 }
 
 impl OpenLoop {
@@ -341,19 +341,10 @@ impl OpenLoop {
         clients.dedup();
         let first = slow.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
         let last = slow.iter().map(|r| r.1).fold(0.0, f64::max);
-        // How late each request was sent: its latency from when it was due
-        // less its own round trip (both lists are in the same order).
-        let mut late: Vec<f64> = self
-            .unsorted
-            .iter()
-            .zip(&self.round_trips)
-            .map(|(latency, r)| latency - r.0)
-            .collect();
-        late.sort_by(f64::total_cmp);
         let mut text = format!(
             "slowest round trip {worst:.2} ms (sent {at:.2} s in); sent late by p99 {:.2} ms, at most {:.2}",
-            percentile(&late, 0.99),
-            late.last().copied().unwrap_or(0.0)
+            percentile(&self.late, 0.99),
+            self.late.last().copied().unwrap_or(0.0)
         );
         if !slow.is_empty() {
             text += &format!(
@@ -403,6 +394,7 @@ fn open_loop(
                     conn.post(&key, &body);
                     measured.push((
                         due.elapsed().as_secs_f64() * 1e3,
+                        sent.saturating_duration_since(due).as_secs_f64() * 1e3,
                         (
                             sent.elapsed().as_secs_f64() * 1e3,
                             (sent - start).as_secs_f64(),
@@ -416,16 +408,20 @@ fn open_loop(
             })
         })
         .collect();
-    let (mut latencies, round_trips): (Vec<f64>, Vec<(f64, f64, usize)>) =
-        handles.into_iter().flat_map(|h| h.join().unwrap()).unzip();
-    let sent = latencies.len() as f64 / start.elapsed().as_secs_f64();
-    let unsorted = latencies.clone();
-    latencies.sort_by(f64::total_cmp);
+    let measured: Vec<_> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let sent = measured.len() as f64 / start.elapsed().as_secs_f64();
+    let sorted = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v
+    };
     OpenLoop {
-        latencies,
+        latencies: sorted(measured.iter().map(|m| m.0).collect()),
+        late: sorted(measured.iter().map(|m| m.1).collect()),
+        round_trips: measured.into_iter().map(|m| m.2).collect(),
         sent,
-        round_trips,
-        unsorted,
     }
 }
 
